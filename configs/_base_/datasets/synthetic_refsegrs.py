@@ -1,0 +1,24 @@
+# Synthetic RefSegRS-format data made by tools/dataset_converters/make_synthetic.py;
+# small images so a tiny model trains on a CPU in minutes.
+_base_ = './refsegrs.py'
+data_root = 'data/synthetic_refsegrs'
+crop_size = (96, 96)
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadReferringAnnotations'),
+    dict(type='Resize', scale=crop_size, keep_ratio=False),
+    dict(type='PackReferringInputs'),
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=crop_size, keep_ratio=False),
+    dict(type='LoadReferringAnnotations'),
+    dict(type='PackReferringInputs'),
+]
+train_dataloader = dict(
+    batch_size=8, num_workers=1,
+    dataset=dict(data_root=data_root, pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=8, num_workers=1,
+    dataset=dict(data_root=data_root, pipeline=test_pipeline))
+test_dataloader = val_dataloader

@@ -1,0 +1,63 @@
+"""Helpers shared by the referring datasets."""
+import os.path as osp
+import re
+from typing import Iterable, Optional, Sequence
+
+MAX_LISTED_MISSING = 20
+
+
+def category_from_expression(expression: str, names: Sequence[str]) -> Optional[str]:
+    """Finds the category an expression talks about by name.
+
+    RefSegRS has no category field, so its per-category table uses the longest category
+    name that occurs in the expression as a whole word (a trailing plural "s" allowed).
+
+    Args:
+        expression (str): The referring expression.
+        names (Sequence[str]): Candidate category names.
+
+    Returns:
+        str | None: The longest matching name, or None when no name occurs.
+    """
+    text = expression.lower()
+    found = [
+        name for name in names
+        if re.search(r'\b' + re.escape(name.lower()) + r's?\b', text)
+    ]
+    return max(found, key=len) if found else None
+
+
+def check_files_exist(paths: Iterable[str], what: str, source: str) -> None:
+    """Raises ONE error that lists every missing file, so a bad download is found at once.
+
+    Args:
+        paths (Iterable[str]): Files the annotations refer to.
+        what (str): What the files are, for the message (e.g. 'RefSegRS image').
+        source (str): The annotation file that lists them.
+
+    Raises:
+        FileNotFoundError: When any file is missing; names the first 20 and the count.
+    """
+    missing = sorted({p for p in paths if not osp.isfile(p)})
+    if not missing:
+        return
+    listed = '\n  '.join(missing[:MAX_LISTED_MISSING])
+    more = len(missing) - MAX_LISTED_MISSING
+    tail = f'\n  ... and {more} more' if more > 0 else ''
+    raise FileNotFoundError(
+        f'{len(missing)} {what} file(s) listed in {source} are missing:\n  {listed}{tail}\n'
+        'Check the download, or run tools/dataset_converters/check_dataset.py for a full report.')
+
+
+def check_split(split: str, dataset: str, allowed=('train', 'val', 'test')) -> None:
+    """Rejects unknown split names with the allowed ones in the message."""
+    if split not in allowed:
+        raise ValueError(f'{dataset}: unknown split "{split}"; choose one of {allowed}')
+
+
+def check_data_root(data_root: Optional[str], dataset: str) -> None:
+    """Fails early and clearly when the configured data root is absent."""
+    if data_root is None or not osp.isdir(data_root):
+        raise FileNotFoundError(
+            f'{dataset}: data_root "{data_root}" does not exist. Set `data_root` in the dataset '
+            'config to the folder that holds the dataset (see README "Datasets").')

@@ -1,0 +1,3 @@
+from .metrics import RRSISMetric
+
+__all__ = ['RRSISMetric']

@@ -1,0 +1,3 @@
+from .rrsis_metric import RRSISMetric
+
+__all__ = ['RRSISMetric']

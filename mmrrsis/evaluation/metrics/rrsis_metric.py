@@ -1,0 +1,203 @@
+"""Referring segmentation metrics (oIoU, mIoU, Pr@t) of the LAVT-lineage RRSIS papers."""
+from collections import OrderedDict
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import torch
+import torch.nn.functional as F
+from mmengine.dist import get_world_size
+from mmengine.evaluator import BaseMetric
+from mmengine.logging import print_log
+from prettytable import PrettyTable
+from torch import Tensor
+
+from mmrrsis.registry import METRICS
+
+# Slack so that an IoU landing exactly on a threshold (e.g. 1/2 for Pr@0.5) counts as a hit
+# despite float rounding in I / U.
+_THR_EPS = 1e-12
+
+
+@METRICS.register_module()
+class RRSISMetric(BaseMetric):
+    """oIoU, mIoU and Pr@t of referring remote-sensing image segmentation.
+
+    Implements the evaluation protocol of the LAVT lineage (LAVT, RMSIN, FIANet, LGCE) used by the
+    BTDNet paper's tables. For each sample (one expression), with ``ignore_index`` pixels of the GT
+    removed from both sets: I = |pred ∧ gt|, U = |pred ∨ gt|, IoU = I / U, and IoU = 0 when U = 0.
+    Over the split: oIoU = ΣI / ΣU (0 if ΣU = 0), mIoU = mean of the per-sample IoU (samples with
+    U = 0 still count in the denominator), Pr@t = share of samples with IoU ≥ t. All are reported
+    in percent. oIoU equals mmdet 3.3 ``RefSegMetric``'s cIoU.
+
+    ``self.results`` holds one ``(I, U, category_index)`` tuple of Python ints per sample, never a
+    mask. In multi-process evaluation mmengine's ``collect_results`` gathers these tuples in
+    dataset order and truncates them to the dataset size, so the duplicates that
+    ``DefaultSampler`` pads onto the last ranks are dropped and every sample counts exactly once.
+
+    Args:
+        eval_resolution (str): Where pixels are counted. ``'original'`` compares the prediction
+            and GT as given, i.e. at the original image size after mmseg's post-processing
+            (MMSeg convention). ``'input'`` first resizes both to the network input size
+            ``img_shape`` with nearest interpolation (centre-aligned, as PIL ``NEAREST``), which
+            follows the LAVT-lineage repos that score at the input size (GT resized nearest to
+            480×480 or 512×512). The prediction arrives already upsampled to the original size,
+            so in this mode it is a nearest re-sampling of that upsampled prediction, not the
+            network's raw input-size output. Defaults to ``'original'``.
+        iou_thrs (Sequence[float]): Thresholds t of Pr@t, each in (0, 1]. Defaults to
+            ``(0.5, 0.6, 0.7, 0.8, 0.9)``.
+        per_category (bool): Also report oIoU and mIoU per category (metainfo ``category``, a
+            name), logged as a table and returned as ``oIoU/<name>`` and ``mIoU/<name>``.
+            Category indices come from ``dataset_meta['categories']`` when the dataset provides
+            it (required when running on several processes, so that indices agree across ranks);
+            otherwise from the names in the order first seen. Samples without a category count
+            in the overall metrics only. Defaults to False.
+        ignore_index (int): GT value of pixels excluded from I and U. Defaults to 255.
+        collect_device (str): Device used to collect results across ranks, ``'cpu'`` or
+            ``'gpu'``. Defaults to ``'cpu'``.
+        prefix (str, optional): Prefix added to the metric names to tell apart metrics of
+            different evaluators. Defaults to None.
+    """
+
+    EVAL_RESOLUTIONS = ('original', 'input')
+
+    def __init__(self,
+                 eval_resolution: str = 'original',
+                 iou_thrs: Sequence[float] = (0.5, 0.6, 0.7, 0.8, 0.9),
+                 per_category: bool = False,
+                 ignore_index: int = 255,
+                 collect_device: str = 'cpu',
+                 prefix: Optional[str] = None) -> None:
+        super().__init__(collect_device=collect_device, prefix=prefix)
+        if eval_resolution not in self.EVAL_RESOLUTIONS:
+            raise ValueError(f'RRSISMetric eval_resolution must be one of {self.EVAL_RESOLUTIONS}, '
+                             f'got {eval_resolution!r}')
+        bad_thrs = [t for t in iou_thrs if not 0 < t <= 1]
+        if bad_thrs:
+            raise ValueError(f'RRSISMetric iou_thrs must lie in (0, 1], got {bad_thrs}')
+        self.eval_resolution = eval_resolution
+        self.iou_thrs = tuple(float(t) for t in iou_thrs)
+        self.per_category = per_category
+        self.ignore_index = ignore_index
+        # Category names in the order first seen, used only when dataset_meta has no 'categories'.
+        self._seen_categories: List[str] = []
+
+    def process(self, data_batch: dict, data_samples: Sequence[dict]) -> None:
+        """Count I and U of each sample and store them with its category index.
+
+        Args:
+            data_batch (dict): A batch from the dataloader (unused).
+            data_samples (Sequence[dict]): ``SegDataSample.to_dict()`` outputs with
+                ``pred_sem_seg['data']`` (1, H, W) 0/1 prediction, ``gt_sem_seg['data']``
+                (1, H, W) 0/1 GT (``ignore_index`` allowed), both at the original size, and the
+                metainfo ``img_shape``, ``ori_shape`` and optionally ``category``.
+        """
+        for data_sample in data_samples:
+            pred = data_sample['pred_sem_seg']['data'].squeeze(0)
+            gt = data_sample['gt_sem_seg']['data'].squeeze(0).to(pred.device)
+            if pred.shape != gt.shape:
+                raise ValueError(f'RRSISMetric: prediction {tuple(pred.shape)} and GT '
+                                 f'{tuple(gt.shape)} of {self._describe(data_sample)} differ in '
+                                 'size; both must be at the original image size')
+            if self.eval_resolution == 'input':
+                size = tuple(data_sample['img_shape'][:2])
+                pred = self._resize_nearest(pred, size)
+                gt = self._resize_nearest(gt, size)
+            intersection, union = self._intersect_and_union(pred, gt)
+            category = self._category_index(data_sample) if self.per_category else -1
+            self.results.append((intersection, union, category))
+
+    def compute_metrics(self, results: List[Tuple[int, int, int]]) -> Dict[str, float]:
+        """Compute the metrics from the per-sample ``(I, U, category_index)`` tuples.
+
+        Args:
+            results (list[tuple[int, int, int]]): ``(I, U, category_index)`` of every sample.
+
+        Returns:
+            dict[str, float]: ``oIoU``, ``mIoU`` and ``Pr@<t>`` for each threshold t, in percent;
+            with ``per_category`` also ``oIoU/<name>`` and ``mIoU/<name>`` for every category seen.
+        """
+        metrics: Dict[str, float] = OrderedDict()
+        metrics['oIoU'], metrics['mIoU'] = self._overall_and_mean_iou(results)
+        ious = [self._iou(i, u) for i, u, _ in results]
+        for thr in self.iou_thrs:
+            hits = sum(iou >= thr - _THR_EPS for iou in ious)
+            metrics[f'Pr@{thr:g}'] = 100.0 * hits / len(ious) if ious else 0.0
+        if self.per_category:
+            metrics.update(self._per_category_metrics(results))
+        return metrics
+
+    def _intersect_and_union(self, pred: Tensor, gt: Tensor) -> Tuple[int, int]:
+        """Count I and U of (H, W) ``pred`` and ``gt``, leaving out ``ignore_index`` GT pixels."""
+        valid = gt != self.ignore_index
+        pred_fg = (pred != 0) & valid
+        gt_fg = (gt != 0) & valid
+        intersection = int((pred_fg & gt_fg).sum().item())
+        union = int((pred_fg | gt_fg).sum().item())
+        return intersection, union
+
+    @staticmethod
+    def _resize_nearest(mask: Tensor, size: Tuple[int, int]) -> Tensor:
+        """Resize an (H, W) label map to ``size`` (h, w) with centre-aligned nearest sampling."""
+        if tuple(mask.shape) == size:
+            return mask
+        resized = F.interpolate(mask[None, None].float(), size=size, mode='nearest-exact')
+        return resized[0, 0].to(mask.dtype)
+
+    @staticmethod
+    def _iou(intersection: int, union: int) -> float:
+        return intersection / union if union > 0 else 0.0
+
+    def _overall_and_mean_iou(self, results: Sequence[Tuple[int, int, int]]) -> Tuple[float, float]:
+        """Return (oIoU, mIoU) in percent of ``results``; both 0 for no samples."""
+        total_i = sum(i for i, _, _ in results)
+        total_u = sum(u for _, u, _ in results)
+        overall = 100.0 * total_i / total_u if total_u > 0 else 0.0
+        if not results:
+            return overall, 0.0
+        mean = 100.0 * sum(self._iou(i, u) for i, u, _ in results) / len(results)
+        return overall, mean
+
+    def _category_names(self) -> List[str]:
+        categories = (self.dataset_meta or {}).get('categories')
+        return list(categories) if categories is not None else self._seen_categories
+
+    def _category_index(self, data_sample: dict) -> int:
+        """Index of the sample's metainfo ``category`` in the category table, -1 if it has none."""
+        name = data_sample.get('category')
+        if name is None:
+            return -1
+        names = self._category_names()
+        if name in names:
+            return names.index(name)
+        if names is not self._seen_categories:
+            raise ValueError(f"RRSISMetric: category {name!r} of {self._describe(data_sample)} is "
+                             f"not in dataset_meta['categories'] {names}")
+        if get_world_size() > 1:
+            raise RuntimeError("RRSISMetric(per_category=True) on several processes needs "
+                               "dataset_meta['categories'] (the dataset's category names) so that "
+                               'category indices agree across ranks; the dataset provides none')
+        names.append(name)
+        return len(names) - 1
+
+    def _per_category_metrics(self, results: Sequence[Tuple[int, int, int]]) -> Dict[str, float]:
+        """Per-category oIoU and mIoU in percent; also logs them as a table."""
+        names = self._category_names()
+        grouped: Dict[int, List[Tuple[int, int, int]]] = {}
+        for result in results:
+            if result[2] >= 0:
+                grouped.setdefault(result[2], []).append(result)
+        metrics: Dict[str, float] = OrderedDict()
+        table = PrettyTable(field_names=['Category', 'Samples', 'oIoU', 'mIoU'])
+        for index in sorted(grouped):
+            name = names[index]
+            overall, mean = self._overall_and_mean_iou(grouped[index])
+            metrics[f'oIoU/{name}'] = overall
+            metrics[f'mIoU/{name}'] = mean
+            table.add_row([name, len(grouped[index]), f'{overall:.2f}', f'{mean:.2f}'])
+        print_log('per-category results:\n' + table.get_string(), logger='current')
+        return metrics
+
+    @staticmethod
+    def _describe(data_sample: dict) -> str:
+        """Name a sample in error messages by its image and expression."""
+        return (f"sample (img_path={data_sample.get('img_path')!r}, "
+                f"expression={data_sample.get('expression')!r})")

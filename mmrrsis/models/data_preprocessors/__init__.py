@@ -1,0 +1,3 @@
+from .referring_data_preprocessor import ReferringDataPreProcessor, build_tokenizer
+
+__all__ = ['ReferringDataPreProcessor', 'build_tokenizer']

@@ -1,0 +1,127 @@
+"""BERT language encoder that can run as a whole or stage by stage (for per-stage fusion)."""
+from typing import Dict, Optional, Sequence
+
+import torch
+from mmengine.model import BaseModule
+from torch import Tensor
+
+from mmrrsis.registry import MODELS
+
+
+@MODELS.register_module()
+class BertTextEncoder(BaseModule):
+    """Wraps a HuggingFace ``BertModel``.
+
+    Used whole by :class:`ReferringEncoderDecoder` (baseline models) and stage by stage by
+    BTDNet's bidirectional extractor, where fusion modules sit between groups of layers.
+
+    Args:
+        name_or_path (str): HF model name or local folder. Defaults to 'bert-base-uncased'.
+        pretrained (bool): Load weights from ``name_or_path`` (downloads on first use when it
+            is a hub name). When False the model is built with random weights from
+            ``bert_config`` alone, without touching the network. Defaults to True.
+        bert_config (dict, optional): ``transformers.BertConfig`` arguments; the defaults of
+            ``BertConfig`` are exactly bert-base-uncased. Only used when ``pretrained=False``.
+        stages (Sequence[int]): Number of layers in each stage; must sum to the number of
+            layers. Defaults to (3, 3, 3, 3).
+        init_cfg (dict, optional): mmengine init config. Defaults to None.
+    """
+
+    def __init__(self,
+                 name_or_path: str = 'bert-base-uncased',
+                 pretrained: bool = True,
+                 bert_config: Optional[dict] = None,
+                 stages: Sequence[int] = (3, 3, 3, 3),
+                 init_cfg=None):
+        super().__init__(init_cfg=init_cfg)
+        from transformers import BertConfig, BertModel
+        if pretrained:
+            self.bert = BertModel.from_pretrained(name_or_path, add_pooling_layer=False)
+        else:
+            config = BertConfig(**(bert_config or {}))
+            self.bert = BertModel(config, add_pooling_layer=False)
+        num_layers = self.bert.config.num_hidden_layers
+        if sum(stages) != num_layers:
+            raise ValueError(f'BertTextEncoder stages {tuple(stages)} sum to {sum(stages)} '
+                             f'but the BERT model has {num_layers} layers')
+        self.stages = tuple(stages)
+        bounds = torch.tensor((0, ) + self.stages).cumsum(0).tolist()
+        self._stage_bounds = list(zip(bounds[:-1], bounds[1:]))
+
+    @property
+    def embed_dims(self) -> int:
+        """int: hidden width of the encoder (768 for BERT-base)."""
+        return self.bert.config.hidden_size
+
+    @property
+    def num_stages(self) -> int:
+        return len(self.stages)
+
+    def init_weights(self):
+        # HF weights are either loaded from the hub or initialised by HF itself; mmengine's
+        # generic initialisation must not overwrite them.
+        if self.init_cfg is not None:
+            super().init_weights()
+
+    def embed(self, input_ids: Tensor) -> Tensor:
+        """Token + position + segment embeddings.
+
+        Args:
+            input_ids (Tensor): (B, Nt) token ids.
+
+        Returns:
+            Tensor: (B, Nt, C_l) embeddings.
+        """
+        return self.bert.embeddings(input_ids=input_ids)
+
+    @staticmethod
+    def additive_mask(attention_mask: Tensor, dtype: torch.dtype) -> Tensor:
+        """Turns a (B, Nt) 0/1 mask into the (B, 1, 1, Nt) additive mask BERT layers take."""
+        mask = attention_mask[:, None, None, :].to(dtype)
+        return (1.0 - mask) * torch.finfo(dtype).min
+
+    def forward_stage(self, stage: int, hidden: Tensor, attention_mask: Tensor) -> Tensor:
+        """Runs the layers of one stage.
+
+        Args:
+            stage (int): Stage index in ``[0, num_stages)``.
+            hidden (Tensor): (B, Nt, C_l) input of the stage.
+            attention_mask (Tensor): (B, Nt) 1 for real tokens, 0 for padding.
+
+        Returns:
+            Tensor: (B, Nt, C_l) output of the stage.
+        """
+        mask = self.additive_mask(attention_mask, hidden.dtype)
+        start, end = self._stage_bounds[stage]
+        for layer in self.bert.encoder.layer[start:end]:
+            out = layer(hidden, mask)
+            # transformers < 5 returns a tuple, >= 5 the tensor itself
+            hidden = out[0] if isinstance(out, tuple) else out
+        return hidden
+
+    def forward(self, input_ids: Tensor, attention_mask: Tensor) -> Tensor:
+        """Encodes a batch of token ids with all layers.
+
+        Args:
+            input_ids (Tensor): (B, Nt) token ids.
+            attention_mask (Tensor): (B, Nt) 1 for real tokens, 0 for padding.
+
+        Returns:
+            Tensor: (B, Nt, C_l) last hidden state.
+        """
+        hidden = self.embed(input_ids)
+        for stage in range(self.num_stages):
+            hidden = self.forward_stage(stage, hidden, attention_mask)
+        return hidden
+
+    def encode_text(self, text: Dict[str, Tensor]) -> Dict[str, Tensor]:
+        """Encodes the tokenized text of a batch.
+
+        Args:
+            text (dict): ``input_ids`` and ``attention_mask``, each (B, Nt).
+
+        Returns:
+            dict: ``feats`` (B, Nt, C_l) and ``mask`` (B, Nt).
+        """
+        feats = self(text['input_ids'], text['attention_mask'])
+        return dict(feats=feats, mask=text['attention_mask'])

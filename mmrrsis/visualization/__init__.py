@@ -1,0 +1,3 @@
+from .rrsis_visualizer import RRSISLocalVisualizer
+
+__all__ = ['RRSISLocalVisualizer']

@@ -1,0 +1,241 @@
+import pytest
+import torch
+from mmengine.structures import PixelData
+
+from mmrrsis.evaluation import RRSISMetric
+from mmseg.structures import SegDataSample
+
+
+def make_sample(pred, gt, img_shape=None, category=None, expression='the road'):
+    """A ``SegDataSample.to_dict()`` as the evaluator hands it to ``process``."""
+    pred = torch.as_tensor(pred, dtype=torch.int64)
+    gt = torch.as_tensor(gt, dtype=torch.int64)
+    sample = SegDataSample()
+    sample.pred_sem_seg = PixelData(data=pred[None])
+    sample.gt_sem_seg = PixelData(data=gt[None])
+    metainfo = dict(img_shape=img_shape or tuple(gt.shape), ori_shape=tuple(gt.shape),
+                    expression=expression)
+    if category is not None:
+        metainfo['category'] = category
+    sample.set_metainfo(metainfo)
+    return sample.to_dict()
+
+
+def zeros(h=4, w=4):
+    return torch.zeros(h, w, dtype=torch.int64)
+
+
+def run(metric, samples):
+    metric.process({}, samples)
+    return metric.compute_metrics(metric.results)
+
+
+# Sample A: pred = top-left 2×2 (4 px), gt = top 2 rows (8 px) -> I = 4, U = 8, IoU = 0.5.
+PRED_A, GT_A = zeros(), zeros()
+PRED_A[:2, :2] = 1
+GT_A[:2] = 1
+# Sample B: pred = everything (16 px), gt = row 0 (4 px) -> I = 4, U = 16, IoU = 0.25.
+PRED_B, GT_B = torch.ones(4, 4, dtype=torch.int64), zeros()
+GT_B[0] = 1
+# Sample C: pred = gt = 3 px of row 3 -> I = 3, U = 3, IoU = 1.
+PRED_C, GT_C = zeros(), zeros()
+PRED_C[3, :3] = 1
+GT_C[3, :3] = 1
+
+
+def test_hand_computed_values():
+    metrics = run(RRSISMetric(), [make_sample(PRED_A, GT_A), make_sample(PRED_B, GT_B),
+                                  make_sample(PRED_C, GT_C)])
+    # oIoU = (4 + 4 + 3) / (8 + 16 + 3) = 11 / 27; mIoU = (0.5 + 0.25 + 1) / 3.
+    assert metrics['oIoU'] == pytest.approx(100 * 11 / 27)
+    assert metrics['mIoU'] == pytest.approx(100 * 1.75 / 3)
+    # IoU >= 0.5: A (exactly 0.5) and C; IoU >= 0.6 ... 0.9: C only.
+    assert metrics['Pr@0.5'] == pytest.approx(100 * 2 / 3)
+    for key in ('Pr@0.6', 'Pr@0.7', 'Pr@0.8', 'Pr@0.9'):
+        assert metrics[key] == pytest.approx(100 / 3)
+    assert list(metrics) == ['oIoU', 'mIoU', 'Pr@0.5', 'Pr@0.6', 'Pr@0.7', 'Pr@0.8', 'Pr@0.9']
+    assert all(type(v) is float for v in metrics.values())
+
+
+def test_empty_union_scores_zero_but_counts():
+    # Empty pred and empty gt: I = 0, U = 0 -> IoU 0; C: I = 3, U = 3 -> IoU 1.
+    metrics = run(RRSISMetric(), [make_sample(zeros(), zeros()), make_sample(PRED_C, GT_C)])
+    assert metrics['oIoU'] == pytest.approx(100.0)  # 3 / 3
+    assert metrics['mIoU'] == pytest.approx(50.0)  # (0 + 1) / 2
+    assert metrics['Pr@0.5'] == pytest.approx(50.0)
+
+
+def test_all_empty_and_no_samples_give_zero():
+    metrics = run(RRSISMetric(), [make_sample(zeros(), zeros())])
+    assert metrics['oIoU'] == 0.0 and metrics['mIoU'] == 0.0 and metrics['Pr@0.5'] == 0.0
+    metrics = RRSISMetric().compute_metrics([])
+    assert metrics['oIoU'] == 0.0 and metrics['mIoU'] == 0.0 and metrics['Pr@0.9'] == 0.0
+
+
+@pytest.mark.parametrize('intersection, hit', [(5000, True), (4999, False)])
+def test_threshold_edge(intersection, hit):
+    # gt = all 100×100 px, pred = its first `intersection` px -> U = 10000, IoU = I / 10000.
+    gt = torch.ones(100, 100, dtype=torch.int64)
+    pred = torch.zeros(10000, dtype=torch.int64)
+    pred[:intersection] = 1
+    metrics = run(RRSISMetric(), [make_sample(pred.view(100, 100), gt)])
+    assert metrics['mIoU'] == pytest.approx(intersection / 100)
+    assert metrics['Pr@0.5'] == (100.0 if hit else 0.0)
+    assert metrics['Pr@0.6'] == 0.0
+
+
+def test_custom_thresholds():
+    # I = 3, U = 10: IoU = 0.3 exactly at the threshold.
+    gt = torch.ones(2, 5, dtype=torch.int64)
+    pred = torch.zeros(2, 5, dtype=torch.int64)
+    pred[0, :3] = 1
+    metrics = run(RRSISMetric(iou_thrs=(0.3, 0.35)), [make_sample(pred, gt)])
+    assert metrics['Pr@0.3'] == 100.0
+    assert metrics['Pr@0.35'] == 0.0
+    assert 'Pr@0.5' not in metrics
+
+
+def test_ignore_index_excluded():
+    # pred = everything; gt: row 0 = 1, row 3 = 255 (ignored), rows 1-2 = 0.
+    # Valid pixels are rows 0-2 (12 px): I = 4 (row 0), U = 12 -> IoU = 1/3.
+    gt = zeros()
+    gt[0] = 1
+    gt[3] = 255
+    metric = RRSISMetric()
+    metrics = run(metric, [make_sample(torch.ones(4, 4, dtype=torch.int64), gt)])
+    assert metric.results == [(4, 12, -1)]
+    assert metrics['oIoU'] == pytest.approx(100 / 3)
+    # A custom ignore_index: 255 then counts as foreground -> I = 8, U = 16.
+    metric = RRSISMetric(ignore_index=7)
+    run(metric, [make_sample(torch.ones(4, 4, dtype=torch.int64), gt)])
+    assert metric.results == [(8, 16, -1)]
+
+
+def test_input_resolution_resizes_nearest():
+    # pred (ori 4×4)     gt (ori 4×4)
+    #   1 1 0 0            0 0 0 0
+    #   1 1 0 0            0 1 1 0
+    #   0 0 0 0            0 1 1 0
+    #   0 0 0 0            0 0 0 0
+    # 'original': I = 1 (pixel (1,1)), U = 4 + 4 - 1 = 7 -> IoU = 1/7.
+    # 'input' (img_shape 2×2): centre-aligned nearest (PIL NEAREST) samples rows/cols 1 and 3,
+    # so pred -> [[1,0],[0,0]], gt -> [[1,0],[0,0]]: I = 1, U = 1 -> IoU = 1.
+    # (Corner-aligned nearest would sample rows/cols 0 and 2: gt -> [[0,0],[0,1]], IoU = 0.)
+    pred, gt = zeros(), zeros()
+    pred[:2, :2] = 1
+    gt[1:3, 1:3] = 1
+    original = RRSISMetric(eval_resolution='original')
+    metrics = run(original, [make_sample(pred, gt, img_shape=(2, 2))])
+    assert metrics['mIoU'] == pytest.approx(100 / 7)
+    assert original.results == [(1, 7, -1)]
+    resized = RRSISMetric(eval_resolution='input')
+    assert run(resized, [make_sample(pred, gt, img_shape=(2, 2))])['mIoU'] == pytest.approx(100.0)
+    assert resized.results == [(1, 1, -1)]
+
+
+def test_input_resolution_keeps_ignore_pixels():
+    # 4×4 -> 2×2 samples pixels (1,1), (1,3), (3,1), (3,3).
+    # gt there: 1, 255, 0, 0; pred there: 1, 1, 1, 0 -> valid 3 px, I = 1, U = 2.
+    pred, gt = zeros(), zeros()
+    pred[1, 1] = pred[1, 3] = pred[3, 1] = 1
+    gt[1, 1] = 1
+    gt[1, 3] = 255
+    metric = RRSISMetric(eval_resolution='input')
+    run(metric, [make_sample(pred, gt, img_shape=(2, 2))])
+    assert metric.results == [(1, 2, -1)]
+
+
+def test_per_category(monkeypatch):
+    logged = []
+    monkeypatch.setattr('mmrrsis.evaluation.metrics.rrsis_metric.print_log',
+                        lambda msg, **kwargs: logged.append(msg))
+    metric = RRSISMetric(per_category=True)
+    metrics = run(metric, [
+        make_sample(PRED_A, GT_A, category='road'),  # I = 4, U = 8
+        make_sample(PRED_B, GT_B, category='car'),  # I = 4, U = 16
+        make_sample(PRED_C, GT_C, category='road'),  # I = 3, U = 3
+        make_sample(zeros(), GT_C),  # no category: I = 0, U = 3, overall only
+    ])
+    assert [r[2] for r in metric.results] == [0, 1, 0, -1]
+    # road: oIoU = 7 / 11, mIoU = (0.5 + 1) / 2; car: 4 / 16 both.
+    assert metrics['oIoU/road'] == pytest.approx(100 * 7 / 11)
+    assert metrics['mIoU/road'] == pytest.approx(75.0)
+    assert metrics['oIoU/car'] == pytest.approx(25.0)
+    assert metrics['mIoU/car'] == pytest.approx(25.0)
+    # Overall still over all 4 samples: (4 + 4 + 3 + 0) / (8 + 16 + 3 + 3).
+    assert metrics['oIoU'] == pytest.approx(100 * 11 / 30)
+    assert metrics['mIoU'] == pytest.approx(100 * 1.75 / 4)
+    assert len(logged) == 1 and 'road' in logged[0] and 'car' in logged[0]
+    assert '63.64' in logged[0]  # road oIoU in the table
+
+
+def test_per_category_uses_dataset_categories():
+    metric = RRSISMetric(per_category=True)
+    metric.dataset_meta = dict(classes=('background', 'object'),
+                               categories=('airplane', 'ship', 'vehicle'))
+    metrics = run(metric, [make_sample(PRED_A, GT_A, category='vehicle'),
+                           make_sample(PRED_C, GT_C, category='airplane')])
+    assert [r[2] for r in metric.results] == [2, 0]
+    # Table and keys follow the dataset's category order; unseen 'ship' is left out.
+    assert [k for k in metrics if '/' in k] == ['oIoU/airplane', 'mIoU/airplane',
+                                                'oIoU/vehicle', 'mIoU/vehicle']
+    assert metrics['mIoU/vehicle'] == pytest.approx(50.0)
+    with pytest.raises(ValueError, match="'bridge'.*dataset_meta"):
+        metric.process({}, [make_sample(PRED_A, GT_A, category='bridge')])
+
+
+def test_per_category_off_ignores_category():
+    metric = RRSISMetric()
+    metrics = run(metric, [make_sample(PRED_A, GT_A, category='road')])
+    assert metric.results == [(4, 8, -1)]
+    assert not any('/' in k for k in metrics)
+
+
+def test_results_hold_only_small_tuples():
+    metric = RRSISMetric(per_category=True)
+    metric.process({}, [make_sample(PRED_A, GT_A, category='road'),
+                        make_sample(PRED_B, GT_B, category='car')])
+    assert metric.results == [(4, 8, 0), (4, 16, 1)]
+    for result in metric.results:
+        assert type(result) is tuple and len(result) == 3
+        assert all(type(v) is int for v in result)
+
+
+def test_invalid_args():
+    with pytest.raises(ValueError, match=r"eval_resolution.*'original'.*'input'.*'resized'"):
+        RRSISMetric(eval_resolution='resized')
+    with pytest.raises(ValueError, match='iou_thrs'):
+        RRSISMetric(iou_thrs=(0.5, 1.5))
+
+
+def test_size_mismatch_names_sample():
+    with pytest.raises(ValueError, match='the road'):
+        RRSISMetric().process({}, [make_sample(zeros(4, 4), zeros(4, 5))])
+
+
+def test_evaluate_counts_exactly_dataset_size():
+    # Three perfect samples plus two sampler-padding duplicates that would score 0:
+    # evaluate(3) keeps only the first three.
+    metric = RRSISMetric(prefix='rrsis')
+    metric.dataset_meta = dict(classes=('background', 'object'))
+    samples = [make_sample(PRED_C, GT_C)] * 3 + [make_sample(zeros(), GT_C)] * 2
+    metric.process({}, samples)
+    metrics = metric.evaluate(3)
+    assert metrics['rrsis/mIoU'] == pytest.approx(100.0)
+    assert metrics['rrsis/oIoU'] == pytest.approx(100.0)  # 9 / 9
+    assert metric.results == []
+    metric.process({}, samples)
+    metrics = metric.evaluate(5)
+    assert metrics['rrsis/mIoU'] == pytest.approx(60.0)  # 3 of 5
+    assert metrics['rrsis/oIoU'] == pytest.approx(100 * 9 / 15)
+
+
+def test_build_from_registry():
+    import mmrrsis.evaluation  # noqa: F401
+    from mmrrsis.registry import METRICS
+
+    metric = METRICS.build(dict(type='RRSISMetric'))
+    assert isinstance(metric, RRSISMetric)
+    assert metric.eval_resolution == 'original'
+    metric = METRICS.build(dict(type='RRSISMetric', eval_resolution='input', per_category=True))
+    assert metric.eval_resolution == 'input' and metric.per_category
