@@ -64,15 +64,21 @@ def safe_checkpoint_globals():
     Returns:
         list: classes and functions to allow-list for ``torch.load(weights_only=True)``.
     """
+    import codecs
+
     import numpy as np
     from mmengine.logging.history_buffer import HistoryBuffer
 
-    allowed = [HistoryBuffer, np.ndarray, np.dtype]
+    # HistoryBuffer pickles its statistics methods as ``getattr(HistoryBuffer, 'mean')``.
+    # Allowing ``getattr`` lets the loader look attributes up on objects it already accepted;
+    # it still refuses to *call* anything outside the allow-list.
+    allowed = [HistoryBuffer, getattr, np.ndarray, np.dtype]
     try:
         from numpy._core.multiarray import _reconstruct, scalar
     except ImportError:  # numpy < 2
         from numpy.core.multiarray import _reconstruct, scalar
-    allowed += [scalar, _reconstruct]
+    # numpy arrays pickle their raw bytes through ``_codecs.encode``.
+    allowed += [scalar, _reconstruct, codecs.encode]
     # numpy >= 1.25 pickles dtypes by their concrete class (np.dtypes.Float64DType, ...).
     dtypes = getattr(np, 'dtypes', None)
     if dtypes is not None:

@@ -1,3 +1,7 @@
+from .attention import CrossAttentionLayer, SDPAttention
+from .positional_encoding import sine_positional_encoding
 from .text_utils import coord_grid, masked_mean
 
-__all__ = ['coord_grid', 'masked_mean']
+__all__ = [
+    'CrossAttentionLayer', 'SDPAttention', 'coord_grid', 'masked_mean', 'sine_positional_encoding'
+]
