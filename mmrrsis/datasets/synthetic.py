@@ -46,6 +46,7 @@ SECOND_EXPRESSION_SHARE = 0.3
 # One target must be this many times larger (or smaller) in area than every other object
 # of its category before "larger"/"smaller" may describe it.
 SIZE_RATIO = 1.5
+MAX_LAYOUT_TRIES = 50
 
 PALETTE = {
     'red': (200, 45, 40),
@@ -170,7 +171,7 @@ def _any_vehicle(rng, rgb):
 
 
 def _building(rng, rgb):
-    h = rng.uniform(.3, .48)
+    h = rng.uniform(.34, .46)
     return [(_rect(-.5, -h, .5, 0), _shade(rgb, 1.1)), (_rect(-.5, 0, .5, h), _shade(rgb, .8)),
             (_rect(-.5, -.015, .5, .015), _shade(rgb, .6))], []
 
@@ -330,14 +331,16 @@ def _overpass(rng, rgb):
 
 
 def _ship(rng, rgb):
-    hull = np.array([[-.5, -.21], [.26, -.21], [.5, 0], [.26, .21], [-.5, .21]])
+    hull = np.array([[-.5, -.24], [.24, -.24], [.5, 0], [.24, .24], [-.5, .24]])
     return [(hull, rgb), (_rect(-.42, -.12, -.12, .12), _shade(rgb, .75)),
             (_rect(-.08, -.06, .2, .06), (210, 210, 210))], [(_rect(-.62, -.5, .62, .5), WATER)]
 
 
 def _stadium(rng, rgb):
-    return [(_ellipse(0, 0, .5, .4), rgb), (_ellipse(0, 0, .42, .32), _shade(rgb, .85)),
-            (_ellipse(0, 0, .32, .22), GRASS), (_rect(-.005, -.22, .005, .22), PAINT)], []
+    # A thick roof ring around dark stands and a rectangular pitch, unlike the oval
+    # infield of a ground track field.
+    return [(_ellipse(0, 0, .5, .42), rgb), (_ellipse(0, 0, .36, .28), (70, 66, 64)),
+            (_rect(-.22, -.14, .22, .14), GRASS), (_rect(-.006, -.14, .006, .14), PAINT)], []
 
 
 def _storage_tank(rng, rgb):
@@ -353,12 +356,12 @@ def _train_station(rng, rgb):
 
 
 def _windmill(rng, rgb):
-    blade = np.array([[.06, -.1], [.5, -.035], [.5, .035], [.06, .08]])
+    blade = np.array([[.06, -.14], [.5, -.05], [.5, .05], [.06, .1]])
     parts = []
     for a in np.deg2rad([90, 210, 330]):
         c, s = np.cos(a), np.sin(a)
         parts.append((blade @ np.array([[c, s], [-s, c]]), rgb))
-    return parts + [(_ellipse(0, 0, .12, .12, 24), _shade(rgb, .85))], []
+    return parts + [(_ellipse(0, 0, .15, .15, 24), _shade(rgb, .85))], []
 
 
 class _Category(NamedTuple):
@@ -376,7 +379,7 @@ class _Category(NamedTuple):
     sizeable: bool = False
     band: bool = False
     shadow: bool = False
-    extent: Tuple[float, float] = (.72, .92)
+    extent: Tuple[float, float] = (.76, .94)
     group: str = ''
 
 
@@ -430,12 +433,11 @@ class _Object:
     """One drawn object: its category, colour name and image-space polygons."""
 
     def __init__(self, spec: _Category, color: Optional[str], parts: List[Part],
-                 context: List[Part], shadow: bool) -> None:
+                 context: List[Part]) -> None:
         self.spec = spec
         self.color = color
         self.parts = parts
         self.context = context
-        self.shadow = shadow
         self.area = 0
         self.position = ''
 
@@ -478,13 +480,18 @@ def _place_in_cell(rng, spec, color, extent, cell_box) -> _Object:
     def place(items):
         return [(_transform(p, (scale, scale), angle, offset), rgb) for p, rgb in items]
 
-    return _Object(spec, color, place(parts), place(context), spec.shadow)
+    return _Object(spec, color, place(parts), place(context))
 
 
-def _place_band(rng, spec, color, thickness, line, vertical, size) -> _Object:
-    """Renders a band-shaped object across the whole image along grid row/column ``line``."""
+def _place_band(rng, spec, color, extent, line, vertical, size) -> _Object:
+    """Renders a band-shaped object across the whole image along grid row/column ``line``.
+
+    ``extent`` is the band's thickness as a fraction of the row (column) height, less the
+    one-pixel margins that keep it off its neighbours.
+    """
     parts, context = spec.draw(rng, _base_rgb(rng, spec, color))
     cell = size / 3
+    thickness = extent * (cell - 2)
     across = rng.uniform(line * cell + 1 + thickness / 2, (line + 1) * cell - 1 - thickness / 2)
     angle = np.pi / 2 if vertical else 0.0
     offset = (across, size / 2) if vertical else (size / 2, across)
@@ -493,7 +500,7 @@ def _place_band(rng, spec, color, thickness, line, vertical, size) -> _Object:
     def place(items):
         return [(_transform(p, scale, angle, offset), rgb) for p, rgb in items]
 
-    return _Object(spec, color, place(parts), place(context), False)
+    return _Object(spec, color, place(parts), place(context))
 
 
 def _smooth_noise(rng: np.random.Generator, size: int, grid: int) -> np.ndarray:
@@ -505,9 +512,8 @@ def _ground(rng: np.random.Generator, size: int) -> np.ndarray:
     """Earth-toned ground with large- and small-scale brightness variation."""
     base = rng.uniform((108, 100, 84), (150, 140, 120))
     tint = rng.uniform(.8, 1.2, 3)
-    img = (base + _smooth_noise(rng, size, 4)[..., None] * 14 * tint +
-           _smooth_noise(rng, size, max(4, size // 8))[..., None] * 6)
-    return img
+    return (base + _smooth_noise(rng, size, 4)[..., None] * 14 * tint +
+            _smooth_noise(rng, size, max(4, size // 8))[..., None] * 6)
 
 
 def _choose_colors(rng, spec: _Category, n: int) -> List[Optional[str]]:
@@ -518,17 +524,17 @@ def _choose_colors(rng, spec: _Category, n: int) -> List[Optional[str]]:
     return [spec.colors[i] for i in rng.choice(len(spec.colors), n, replace=replace)]
 
 
-def _layout(rng, specs: Sequence[_Category], size: int) -> Tuple[List[_Object], str, List]:
-    """Picks the attribute and category of the target and places every object.
+def _layout(rng, specs: Sequence[_Category], spec: _Category, attribute: str,
+            size: int) -> Tuple[List[_Object], List[Part]]:
+    """Places 2-4 objects of category ``spec``, 1-3 distractors and some clutter.
+
+    The same-category objects get distinct colours (when the palette allows) and, for a
+    size-based expression, the target a clearly larger or smaller extent than its peers.
 
     Returns:
-        tuple: objects (target first, then its same-category peers, then distractors),
-        the attribute the target is to be described by, and unlabelled clutter parts.
+        tuple: Objects (target first, then its same-category peers, then the others) and
+        unlabelled clutter parts.
     """
-    attributes = list(ATTRIBUTE_SHARES)
-    attribute = attributes[rng.choice(len(attributes), p=list(ATTRIBUTE_SHARES.values()))]
-    candidates = [s for s in specs if _supports(s, attribute)]
-    spec = candidates[rng.integers(len(candidates))]
     cell = size / 3
     free = [(r, c) for r in range(3) for c in range(3)]
     others = [s for s in specs if s.name != spec.name and not (s.group and s.group == spec.group)]
@@ -542,7 +548,7 @@ def _layout(rng, specs: Sequence[_Category], size: int) -> Tuple[List[_Object], 
     if attribute == 'size':
         big_target = rng.random() < .5
         bands = ((.8, .9), (.35, .45))
-        cells = ((.9, .96), (.6, .66))
+        cells = ((.92, .97), (.66, .7))
         ranges = bands if spec.band else cells
         target_range, peer_range = ranges if big_target else ranges[::-1]
         extents = [rng.uniform(*target_range)] + [rng.uniform(*peer_range) for _ in range(n - 1)]
@@ -556,7 +562,7 @@ def _layout(rng, specs: Sequence[_Category], size: int) -> Tuple[List[_Object], 
         vertical = bool(rng.integers(2))
         lines = sorted(rng.choice(3, 2, replace=False))
         for line, color, extent in zip(lines, colors, extents):
-            objects.append(_place_band(rng, spec, color, extent * cell, line, vertical, size))
+            objects.append(_place_band(rng, spec, color, extent, line, vertical, size))
         free = [rc for rc in free if (rc[1] if vertical else rc[0]) not in lines]
     else:
         band_others = [s for s in others if s.band]
@@ -566,7 +572,7 @@ def _layout(rng, specs: Sequence[_Category], size: int) -> Tuple[List[_Object], 
             band_spec = band_others[rng.integers(len(band_others))]
             vertical, line = bool(rng.integers(2)), int(rng.integers(3))
             band = _place_band(rng, band_spec, _choose_colors(rng, band_spec, 1)[0],
-                               rng.uniform(.45, .85) * cell, line, vertical, size)
+                               rng.uniform(.45, .85), line, vertical, size)
             free = [rc for rc in free if (rc[1] if vertical else rc[0]) != line]
         else:
             band = None
@@ -591,7 +597,7 @@ def _layout(rng, specs: Sequence[_Category], size: int) -> Tuple[List[_Object], 
         cx, cy = rng.uniform(x0 + r, x1 - r), rng.uniform(y0 + r, y1 - r)
         rgb = WATER if rng.random() < .5 else SOIL
         clutter.append((_blob(rng, cx, cy, r, r * rng.uniform(.6, 1), .2), _jitter(rng, rgb)))
-    return objects, attribute, clutter
+    return objects, clutter
 
 
 def _cell_box(rc: Tuple[int, int], cell: float) -> Tuple[float, float, float, float]:
@@ -618,7 +624,7 @@ def _draw(rng, size: int, objects: List[_Object], clutter: List[Part]) -> Tuple[
     shade = Image.new('L', (size, size), 0)
     shade_draw = ImageDraw.Draw(shade)
     for obj in objects:
-        if obj.shadow:
+        if obj.spec.shadow:
             extent = np.ptp(np.concatenate([p for p, _ in obj.parts]), axis=0).max()
             for poly, _ in obj.parts:
                 shade_draw.polygon(_polygon_xy(poly + .08 * extent), fill=1)
@@ -636,6 +642,12 @@ def _draw(rng, size: int, objects: List[_Object], clutter: List[Part]) -> Tuple[
             label_draw.polygon(xy, fill=i)
     noisy = np.asarray(image).astype(np.float32) + rng.normal(0, 4, (size, size, 3))
     return np.clip(noisy, 0, 255).astype(np.uint8), np.asarray(labels)
+
+
+class _Scene(NamedTuple):
+    image: np.ndarray  # (size, size, 3) uint8
+    masks: List[np.ndarray]  # one (size, size) bool mask per object
+    objects: List[_Object]
 
 
 def _unique_attributes(target: _Object, peers: List[_Object], band: bool) -> Dict[str, str]:
@@ -656,7 +668,7 @@ def _unique_attributes(target: _Object, peers: List[_Object], band: bool) -> Dic
     return found
 
 
-def _phrasings(scene: '_Scene', index: int) -> List[Tuple[str, str]]:
+def _phrasings(scene: _Scene, index: int) -> List[Tuple[str, str]]:
     """All (attribute, expression) pairs that single out ``scene.objects[index]``."""
     target = scene.objects[index]
     peers = [o for i, o in enumerate(scene.objects) if i != index and o.spec.name == target.spec.name]
@@ -667,28 +679,39 @@ def _phrasings(scene: '_Scene', index: int) -> List[Tuple[str, str]]:
             for attribute in values for template in TEMPLATES[attribute]]
 
 
-class _Scene(NamedTuple):
-    image: np.ndarray  # (size, size, 3) uint8
-    masks: List[np.ndarray]  # one (size, size) bool mask per object
-    objects: List[_Object]
-
-
 def _make_scene(rng, specs: Sequence[_Category], size: int) -> Tuple[_Scene, str]:
-    objects, attribute, clutter = _layout(rng, specs, size)
-    image, labels = _draw(rng, size, objects, clutter)
-    masks = [labels == i for i in range(1, len(objects) + 1)]
-    cell = size / 3
-    for obj, mask in zip(objects, masks):
-        ys, xs = np.nonzero(mask)
-        if not len(ys):
-            raise RuntimeError(f'synthetic {obj.spec.name} vanished when drawn at size {size}')
-        obj.area = int(len(ys))
-        row, col = (min(int(v / cell), 2) for v in (ys.mean(), xs.mean()))
-        obj.position = POSITION_WORDS[row][col]
-    return _Scene(image, masks, objects), attribute
+    """Picks the target's attribute and category, then lays out and draws a scene.
+
+    Shapes with a random aspect or rotation can spoil a planned size difference, so such
+    a layout is redrawn until the attribute singles out the target (object 0).
+
+    Returns:
+        tuple: The scene and the attribute to describe its target by.
+    """
+    attributes = list(ATTRIBUTE_SHARES)
+    attribute = attributes[rng.choice(len(attributes), p=list(ATTRIBUTE_SHARES.values()))]
+    candidates = [s for s in specs if _supports(s, attribute)]
+    spec = candidates[rng.integers(len(candidates))]
+    for _ in range(MAX_LAYOUT_TRIES):
+        objects, clutter = _layout(rng, specs, spec, attribute, size)
+        image, labels = _draw(rng, size, objects, clutter)
+        masks = [labels == i for i in range(1, len(objects) + 1)]
+        cell = size / 3
+        for obj, mask in zip(objects, masks):
+            ys, xs = np.nonzero(mask)
+            if not len(ys):
+                raise RuntimeError(f'synthetic {obj.spec.name} vanished when drawn at size {size}')
+            obj.area = int(len(ys))
+            row, col = (min(int(v / cell), 2) for v in (ys.mean(), xs.mean()))
+            obj.position = POSITION_WORDS[row][col]
+        scene = _Scene(image, masks, objects)
+        if any(a == attribute for a, _ in _phrasings(scene, 0)):
+            return scene, attribute
+    raise RuntimeError(f'no synthetic layout at size {size} made the {attribute} of a {spec.name} '
+                       f'single it out in {MAX_LAYOUT_TRIES} tries')
 
 
-def _describe(rng, scene: '_Scene', index: int, attribute: Optional[str] = None,
+def _describe(rng, scene: _Scene, index: int, attribute: Optional[str] = None,
               avoid: Iterable[str] = ()) -> Tuple[str, str]:
     """Picks an expression that singles out ``scene.objects[index]``.
 
@@ -707,9 +730,254 @@ def _describe(rng, scene: '_Scene', index: int, attribute: Optional[str] = None,
     options = _phrasings(scene, index)
     if attribute is not None:
         options = [o for o in options if o[0] == attribute]
-        if not options:
-            raise RuntimeError(f'synthetic {scene.objects[index].spec.name}: its {attribute} does not '
-                               'single it out, although the layout was made to guarantee that')
     avoid = set(avoid)
     options = [o for o in options if o[1] not in avoid] or options
     return options[rng.integers(len(options))]
+
+
+# -------------------------------------------------------------------------- writers
+SPLITS = ('train', 'val', 'test')
+
+
+def _check_args(num_images: int, size: int, split_ratios: Sequence[float]) -> None:
+    if num_images < 1:
+        raise ValueError(f'num_images must be at least 1, got {num_images}')
+    if size < MIN_SIZE:
+        raise ValueError(f'size must be at least {MIN_SIZE} px for the objects to stay drawable, got {size}')
+    if len(split_ratios) != len(SPLITS) or min(split_ratios) < 0 or sum(split_ratios) <= 0:
+        raise ValueError(f'split_ratios must be three non-negative numbers (train, val, test) with a '
+                         f'positive sum, got {tuple(split_ratios)}')
+
+
+def _assign_splits(num_images: int, split_ratios: Sequence[float]) -> List[str]:
+    """Splits image indices in order: the first share is train, then val, then test."""
+    raw = np.asarray(split_ratios, dtype=np.float64) / sum(split_ratios) * num_images
+    counts = np.floor(raw).astype(int)
+    for i in np.argsort(counts - raw, kind='stable')[:num_images - counts.sum()]:
+        counts[i] += 1
+    # A split that was asked for should not come out empty when there are enough images.
+    for i in range(len(SPLITS)):
+        if split_ratios[i] > 0 and counts[i] == 0 and counts.max() > 1:
+            counts[counts.argmax()] -= 1
+            counts[i] += 1
+    return [split for split, count in zip(SPLITS, counts) for _ in range(count)]
+
+
+def _template_text(specs: Sequence[_Category]) -> str:
+    """Every word an expression of this dataset can contain, for the tokenizer vocabulary."""
+    words = {w for spec in specs for w in spec.name.split()}
+    words |= set(PALETTE) | {w for phrase in WHERE.values() for w in phrase.split()}
+    words |= {w for pair in SIZE_WORDS.values() for w in pair}
+    words |= {w for group in TEMPLATES.values() for t in group for w in t.split() if '{' not in w}
+    return ' '.join(sorted(words))
+
+
+def _object_record(obj: _Object) -> dict:
+    return dict(category=obj.spec.name, color=obj.color, position=obj.position, area=obj.area)
+
+
+def _target_record(scene: _Scene, index: int, attribute: str, expression: str) -> dict:
+    name = scene.objects[index].spec.name
+    return dict(object=index, attribute=attribute, expression=expression,
+                same_category_count=sum(o.spec.name == name for o in scene.objects))
+
+
+def _summary(dataset: str, out_dir: str, size: int, specs: Sequence[_Category],
+             images: List[dict], samples: Dict[str, int], odd_size_images: List[str],
+             vocab_file: str) -> dict:
+    attributes = {a: 0 for a in TEMPLATES}
+    for record in images:
+        for target in record['targets']:
+            attributes[target['attribute']] += 1
+    return dict(dataset=dataset, out_dir=out_dir, size=size, num_images=len(images),
+                samples=samples, categories=[spec.name for spec in specs],
+                attributes=attributes, odd_size_images=odd_size_images, vocab_file=vocab_file,
+                images=images)
+
+
+def build_vocab(expressions: Iterable[str], out_dir: str, vocab_size: int = 1000) -> str:
+    """Trains a lower-case BERT WordPiece vocabulary on the given expressions.
+
+    Offline tests and tiny configs use it in place of a downloaded ``bert-base-uncased``
+    vocabulary, so every word of the synthetic expressions is a known token.
+
+    The trainer breaks ties between equally frequent merges in hash-map order, which
+    changes from one process to the next, so the intermediate pieces it keeps (``righ``
+    or ``##ght``) vary between runs. Only its single characters and whole words are
+    kept, in sorted order, which makes the file the same on every run.
+
+    Args:
+        expressions (Iterable[str]): Training text, one expression each.
+        out_dir (str): Folder to write ``vocab.txt`` into (created when missing).
+        vocab_size (int): Upper bound on the trained vocabulary; the written file is
+            smaller. Defaults to 1000.
+
+    Returns:
+        str: Path of the written ``vocab.txt``: ``[PAD]`` (id 0), ``[UNK]``, ``[CLS]``,
+        ``[SEP]``, ``[MASK]``, then characters, ``##`` characters and whole words.
+
+    Raises:
+        ValueError: When ``vocab_size`` is too small for every word to become a token.
+    """
+    texts = list(expressions)
+    tokenizer = BertWordPieceTokenizer(lowercase=True)
+    tokenizer.train_from_iterator(
+        texts, vocab_size=vocab_size, min_frequency=1, special_tokens=list(SPECIAL_TOKENS),
+        show_progress=False)
+    trained = set(tokenizer.get_vocab())
+    words = {word for text in texts
+             for word, _ in tokenizer.pre_tokenizer.pre_tokenize_str(tokenizer.normalizer.normalize_str(text))}
+    missing = sorted(words - trained)
+    if missing:
+        raise ValueError(f'vocab_size={vocab_size} is too small: {len(missing)} words of the expressions '
+                         f'(e.g. {missing[:5]}) did not become whole tokens')
+    chars = sorted(t for t in trained if len(t) == 1 and t not in words)
+    suffixes = sorted(t for t in trained if t.startswith('##') and len(t) == 3)
+    os.makedirs(out_dir, exist_ok=True)
+    path = osp.join(out_dir, 'vocab.txt')
+    with open(path, 'w', encoding='utf-8') as f:
+        f.writelines(token + '\n' for token in list(SPECIAL_TOKENS) + chars + suffixes + sorted(words))
+    return path
+
+
+def make_refsegrs(out_dir: str,
+                  num_images: int,
+                  seed: int = 0,
+                  size: int = 512,
+                  split_ratios: Sequence[float] = (0.6, 0.2, 0.2)) -> dict:
+    """Writes a synthetic dataset in the RefSegRS layout.
+
+    Files: ``images/<id>.tif`` (RGB), ``masks/<id>.tif`` (0/255), ``output_phrase_<split>.txt``
+    ("<id> <expression>" lines; about 30% of the ids get a second line that rewords the
+    same target, since one id has one mask) and ``bert_vocab/vocab.txt``. Ids run from 0.
+
+    Args:
+        out_dir (str): Dataset root to write into (created when missing).
+        num_images (int): Number of images.
+        seed (int): Seed; the same seed gives byte-identical files. Defaults to 0.
+        size (int): Image side in pixels, at least 48. Defaults to 512.
+        split_ratios (Sequence[float]): Train/val/test shares of the images.
+            Defaults to (0.6, 0.2, 0.2).
+
+    Returns:
+        dict: Summary with ``samples`` (expressions per split), ``categories``,
+        ``attributes`` (expressions per attribute type), ``odd_size_images`` (empty here),
+        ``vocab_file`` and ``images``: per image its ``objects`` (category, color, position,
+        area) and ``targets`` (expression, attribute, ``same_category_count``).
+    """
+    _check_args(num_images, size, split_ratios)
+    rng = np.random.default_rng(seed)
+    for folder in ('images', 'masks'):
+        os.makedirs(osp.join(out_dir, folder), exist_ok=True)
+    lines = {split: [] for split in SPLITS}
+    records = []
+    for img_id, split in enumerate(_assign_splits(num_images, split_ratios)):
+        scene, attribute = _make_scene(rng, REFSEGRS_SPECS, size)
+        described = [_describe(rng, scene, 0, attribute)]
+        if rng.random() < SECOND_EXPRESSION_SHARE:
+            described.append(_describe(rng, scene, 0, avoid=[described[0][1]]))
+        tifffile.imwrite(osp.join(out_dir, 'images', f'{img_id}.tif'), scene.image, photometric='rgb')
+        tifffile.imwrite(osp.join(out_dir, 'masks', f'{img_id}.tif'),
+                         scene.masks[0].astype(np.uint8) * 255, photometric='minisblack')
+        lines[split] += [f'{img_id} {expression}' for _, expression in described]
+        records.append(dict(
+            id=img_id, split=split, file=f'images/{img_id}.tif',
+            objects=[_object_record(o) for o in scene.objects],
+            targets=[_target_record(scene, 0, a, e) for a, e in described]))
+    for split in SPLITS:
+        with open(osp.join(out_dir, f'output_phrase_{split}.txt'), 'w', encoding='utf-8') as f:
+            f.writelines(line + '\n' for line in lines[split])
+    expressions = [t['expression'] for r in records for t in r['targets']]
+    vocab_file = build_vocab(expressions + [_template_text(REFSEGRS_SPECS)], osp.join(out_dir, 'bert_vocab'))
+    return _summary('refsegrs', out_dir, size, REFSEGRS_SPECS, records,
+                    {split: len(lines[split]) for split in SPLITS}, [], vocab_file)
+
+
+def make_rrsisd(out_dir: str,
+                num_images: int,
+                seed: int = 0,
+                size: int = 800,
+                split_ratios: Sequence[float] = (0.6, 0.2, 0.2)) -> dict:
+    """Writes a synthetic dataset in the RRSIS-D layout.
+
+    Files: ``rrsisd/refs(unc).p``, ``rrsisd/instances.json`` (note the ``categories_id``
+    key and the list-of-one-RLE segmentation of the real file),
+    ``images/rrsisd/JPEGImages/<id:05d>.jpg`` and ``bert_vocab/vocab.txt``. Image, annotation,
+    ref and sentence ids run from 1; one ref per annotation, one sentence per ref, and about
+    30% of the images get a second ref for another object of the target's category.
+
+    About one image in 15 (at least 2 when ``num_images >= 10``, else 1 from 2 images on)
+    reproduces the real data's size defect: its JPEG is ``size`` wide and ``size + 1``
+    (or ``size - 13``) tall, resized from the rendered scene, while its RLE keeps
+    ``[size, size]``; ``instances.json`` records the true JPEG height and width.
+
+    Args:
+        out_dir (str): Dataset root to write into (created when missing).
+        num_images (int): Number of images.
+        seed (int): Seed; the same seed gives byte-identical files. Defaults to 0.
+        size (int): Rendered image side in pixels, at least 48. Defaults to 800.
+        split_ratios (Sequence[float]): Train/val/test shares of the images.
+            Defaults to (0.6, 0.2, 0.2).
+
+    Returns:
+        dict: Summary as for :func:`make_refsegrs`; ``samples`` counts sentences and
+        ``odd_size_images`` lists the odd-size JPEGs relative to ``out_dir``.
+    """
+    _check_args(num_images, size, split_ratios)
+    rng = np.random.default_rng(seed)
+    ann_dir, img_dir = osp.join(out_dir, 'rrsisd'), osp.join(out_dir, 'images', 'rrsisd', 'JPEGImages')
+    for folder in (ann_dir, img_dir):
+        os.makedirs(folder, exist_ok=True)
+    num_odd = max(2, round(num_images / 15)) if num_images >= 10 else int(num_images >= 2)
+    odd_heights = {int(i): (size + 1, size - 13)[k % 2]
+                   for k, i in enumerate(sorted(rng.choice(num_images, num_odd, replace=False)))}
+    category_ids = {spec.name: i for i, spec in enumerate(RRSISD_SPECS)}
+    images, annotations, refs, records, odd_files = [], [], [], [], []
+    samples = {split: 0 for split in SPLITS}
+    for index, split in enumerate(_assign_splits(num_images, split_ratios)):
+        image_id, file_name = index + 1, f'{index + 1:05d}.jpg'
+        scene, attribute = _make_scene(rng, RRSISD_SPECS, size)
+        described = [(0, ) + _describe(rng, scene, 0, attribute)]
+        peers = [i for i, o in enumerate(scene.objects)
+                 if i > 0 and o.spec.name == scene.objects[0].spec.name]
+        if rng.random() < SECOND_EXPRESSION_SHARE:
+            second = peers[rng.integers(len(peers))]
+            described.append((second, ) + _describe(rng, scene, second))
+
+        jpeg = Image.fromarray(scene.image)
+        height = odd_heights.get(index, size)
+        if height != size:
+            jpeg = jpeg.resize((size, height), Image.BILINEAR)
+            odd_files.append(f'images/rrsisd/JPEGImages/{file_name}')
+        jpeg.save(osp.join(img_dir, file_name), quality=95)
+        images.append(dict(file_name=file_name, height=height, width=size, id=image_id))
+
+        targets = []
+        for obj_index, attribute, expression in described:
+            ann_id = len(annotations) + 1
+            rle = mask_utils.encode(np.asfortranarray(scene.masks[obj_index].astype(np.uint8)))
+            category_id = category_ids[scene.objects[obj_index].spec.name]
+            annotations.append(dict(
+                id=ann_id, image_id=image_id, bbox=[float(v) for v in mask_utils.toBbox(rle)],
+                categories_id=category_id, area=float(mask_utils.area(rle)),
+                segmentation=[dict(size=[int(v) for v in rle['size']],
+                                   counts=rle['counts'].decode('ascii'))]))
+            refs.append(dict(
+                image_id=image_id, split=split,
+                sentences=[dict(tokens=expression.split(), raw=expression[0].upper() + expression[1:],
+                                sent_id=ann_id, sent=expression)],
+                file_name=file_name, category_id=category_id, ann_id=ann_id, sent_ids=[ann_id],
+                ref_id=ann_id))
+            samples[split] += 1
+            targets.append(dict(_target_record(scene, obj_index, attribute, expression), ann_id=ann_id))
+        records.append(dict(id=image_id, split=split, file=f'images/rrsisd/JPEGImages/{file_name}',
+                            objects=[_object_record(o) for o in scene.objects], targets=targets))
+
+    with open(osp.join(ann_dir, 'refs(unc).p'), 'wb') as f:
+        pickle.dump(refs, f, protocol=4)
+    with open(osp.join(ann_dir, 'instances.json'), 'w', encoding='utf-8') as f:
+        json.dump(dict(images=images, annotations=annotations,
+                       categories=[dict(id=i, name=n) for i, n in enumerate(RRSISD_CATEGORIES)]), f)
+    expressions = [t['expression'] for r in records for t in r['targets']]
+    vocab_file = build_vocab(expressions + [_template_text(RRSISD_SPECS)], osp.join(out_dir, 'bert_vocab'))
+    return _summary('rrsisd', out_dir, size, RRSISD_SPECS, records, samples, odd_files, vocab_file)

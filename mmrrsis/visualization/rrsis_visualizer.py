@@ -32,8 +32,8 @@ class RRSISLocalVisualizer(SegLocalVisualizer):
     plus ``min_panel_size`` (int, defaults to 256).
     """
 
-    def __init__(self, *args, min_panel_size: int = 256, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, name: str = 'visualizer', min_panel_size: int = 256, **kwargs):
+        super().__init__(name=name, **kwargs)
         self.min_panel_size = min_panel_size
 
     def draw_caption(self, image: np.ndarray, text: str) -> np.ndarray:

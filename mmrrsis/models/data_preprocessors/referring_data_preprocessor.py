@@ -22,14 +22,17 @@ def build_tokenizer(name_or_path: str):
     """
     from transformers import BertTokenizerFast
     if osp.isfile(name_or_path):
-        return BertTokenizerFast(vocab_file=name_or_path, do_lower_case=True)
-    if osp.isdir(name_or_path) and not osp.isfile(osp.join(name_or_path, 'tokenizer.json')) \
-            and not osp.isfile(osp.join(name_or_path, 'tokenizer_config.json')):
-        vocab = osp.join(name_or_path, 'vocab.txt')
-        if not osp.isfile(vocab):
-            raise FileNotFoundError(f'tokenizer folder {name_or_path} holds no vocab.txt')
-        return BertTokenizerFast(vocab_file=vocab, do_lower_case=True)
-    return BertTokenizerFast.from_pretrained(name_or_path)
+        if osp.basename(name_or_path) != 'vocab.txt':
+            raise ValueError(f'tokenizer file {name_or_path} must be a WordPiece "vocab.txt" '
+                             '(or give its folder, or a hub name)')
+        name_or_path = osp.dirname(osp.abspath(name_or_path))
+    if osp.isdir(name_or_path) and not osp.isfile(osp.join(name_or_path, 'vocab.txt')) \
+            and not osp.isfile(osp.join(name_or_path, 'tokenizer.json')):
+        raise FileNotFoundError(f'tokenizer folder {name_or_path} holds neither vocab.txt '
+                                'nor tokenizer.json')
+    # Loading through from_pretrained reads a bare vocab.txt correctly in transformers 4 and 5
+    # (the vocab_file constructor argument is ignored by transformers 5's fast tokenizer).
+    return BertTokenizerFast.from_pretrained(name_or_path, do_lower_case=True)
 
 
 def _overlaps(offset: Tuple[int, int], spans: Sequence[Sequence[int]]) -> bool:

@@ -1,1 +1,3 @@
-__all__ = []
+from .bsc import BSC
+
+__all__ = ['BSC']

@@ -1,7 +1,8 @@
-from .attention import CrossAttentionLayer, SDPAttention
+from .attention import CrossAttentionLayer, MSDeformAttention, SDPAttention
 from .positional_encoding import sine_positional_encoding
 from .text_utils import coord_grid, masked_mean
 
 __all__ = [
-    'CrossAttentionLayer', 'SDPAttention', 'coord_grid', 'masked_mean', 'sine_positional_encoding'
+    'CrossAttentionLayer', 'MSDeformAttention', 'SDPAttention', 'coord_grid', 'masked_mean',
+    'sine_positional_encoding'
 ]

@@ -1,9 +1,16 @@
-"""Multi-head attention on ``scaled_dot_product_attention``, and the cross-attention block on it."""
-from typing import Optional
+"""Memory-efficient attention modules: SDPA multi-head attention, the cross-attention block on
+it, and multi-scale deformable attention."""
+import math
+from typing import List, Optional, Tuple
 
+import torch
 import torch.nn.functional as F
 from mmcv.cnn.bricks.transformer import FFN
+from mmcv.ops.multi_scale_deform_attn import (MultiScaleDeformableAttnFunction,
+                                              multi_scale_deformable_attn_pytorch)
 from torch import Tensor, nn
+
+from mmrrsis.compat import mmcv_ext_is_stub
 
 
 class SDPAttention(nn.Module):
@@ -135,3 +142,92 @@ class CrossAttentionLayer(nn.Module):
             mem,
             key_mask=memory_mask)
         return query + self.ffn(self.ffn_norm(query))
+
+
+class MSDeformAttention(nn.Module):
+    """Multi-scale deformable attention (Deformable DETR) over flattened feature levels.
+
+    Each query samples ``num_points`` bilinear points per level and head around its reference
+    point, at learned offsets, and mixes them with learned softmax weights: O(N·levels·points)
+    instead of self-attention's O(N^2). On CUDA with a compiled mmcv the mmcv kernel runs;
+    otherwise (CPU, or mmcv-lite) mmcv's pure-PyTorch ``grid_sample`` version does.
+    Initialisation follows Deformable DETR (offsets fan out per head, uniform weights).
+
+    Args:
+        embed_dims (int): Width D.
+        num_heads (int): Heads; must divide D. Defaults to 8.
+        num_levels (int): Feature levels in the value. Defaults to 3.
+        num_points (int): Sampling points per level and head. Defaults to 4.
+        dropout (float): Dropout on the output. Defaults to 0.
+    """
+
+    def __init__(self, embed_dims: int, num_heads: int = 8, num_levels: int = 3,
+                 num_points: int = 4, dropout: float = 0.0):
+        super().__init__()
+        if embed_dims % num_heads:
+            raise ValueError(f'MSDeformAttention: embed_dims={embed_dims} is not divisible by '
+                             f'num_heads={num_heads}')
+        self.num_heads = num_heads
+        self.num_levels = num_levels
+        self.num_points = num_points
+        self.sampling_offsets = nn.Linear(embed_dims, num_heads * num_levels * num_points * 2)
+        self.attention_weights = nn.Linear(embed_dims, num_heads * num_levels * num_points)
+        self.value_proj = nn.Linear(embed_dims, embed_dims)
+        self.out_proj = nn.Linear(embed_dims, embed_dims)
+        self.dropout = nn.Dropout(dropout)
+        self.init_weights()
+
+    def init_weights(self) -> None:
+        """Deformable DETR's initialisation; called at construction."""
+        nn.init.zeros_(self.sampling_offsets.weight)
+        thetas = torch.arange(self.num_heads, dtype=torch.float32) * (2.0 * math.pi /
+                                                                      self.num_heads)
+        grid = torch.stack([thetas.cos(), thetas.sin()], -1)
+        grid = (grid / grid.abs().max(-1, keepdim=True)[0]).view(self.num_heads, 1, 1, 2)
+        grid = grid.repeat(1, self.num_levels, self.num_points, 1)
+        grid = grid * torch.arange(1, self.num_points + 1, dtype=torch.float32)[:, None]
+        with torch.no_grad():
+            self.sampling_offsets.bias.copy_(grid.view(-1))
+        nn.init.zeros_(self.attention_weights.weight)
+        nn.init.zeros_(self.attention_weights.bias)
+        for proj in (self.value_proj, self.out_proj):
+            nn.init.xavier_uniform_(proj.weight)
+            nn.init.zeros_(proj.bias)
+
+    def forward(self, query: Tensor, value: Tensor, reference_points: Tensor,
+                spatial_shapes: List[Tuple[int, int]]) -> Tensor:
+        """Samples the levels of ``value`` around each query's reference point.
+
+        Args:
+            query (Tensor): (B, Nq, D) queries (positions already added).
+            value (Tensor): (B, ΣHW, D) flattened levels, in ``spatial_shapes`` order.
+            reference_points (Tensor): (B or 1, Nq, 2) normalised (x, y) in [0, 1].
+            spatial_shapes (list[tuple[int, int]]): (h, w) of each level.
+
+        Returns:
+            Tensor: (B, Nq, D) attended values after the output projection.
+        """
+        if len(spatial_shapes) != self.num_levels:
+            raise ValueError(f'MSDeformAttention was built for {self.num_levels} levels, got '
+                             f'{len(spatial_shapes)}')
+        batch, num_query, _ = query.shape
+        value = self.value_proj(value).view(batch, value.shape[1], self.num_heads, -1)
+        offsets = self.sampling_offsets(query).view(batch, num_query, self.num_heads,
+                                                    self.num_levels, self.num_points, 2)
+        weights = self.attention_weights(query).view(
+            batch, num_query, self.num_heads, self.num_levels * self.num_points).softmax(-1)
+        weights = weights.view(batch, num_query, self.num_heads, self.num_levels,
+                               self.num_points)
+        # Offsets are in pixels of each level; locations are normalised (x, y).
+        normalizer = torch.tensor([[w, h] for h, w in spatial_shapes], dtype=query.dtype,
+                                  device=query.device)
+        locations = reference_points[:, :, None, None, None, :] + \
+            offsets / normalizer[None, None, None, :, None, :]
+        if value.is_cuda and not mmcv_ext_is_stub():
+            shapes = torch.tensor(spatial_shapes, dtype=torch.long, device=value.device)
+            starts = torch.cat((shapes.new_zeros(1), shapes.prod(1).cumsum(0)[:-1]))
+            out = MultiScaleDeformableAttnFunction.apply(value, shapes, starts, locations,
+                                                         weights, 64)
+        else:
+            out = multi_scale_deformable_attn_pytorch(value, spatial_shapes, locations, weights)
+        return self.dropout(self.out_proj(out))

@@ -1,0 +1,168 @@
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from mmrrsis.models.necks import BSC
+from mmrrsis.models.necks.bsc import TokenInstanceNorm
+from mmrrsis.registry import MODELS
+
+C, C_L, D = 16, 24, 8
+
+
+def inputs(batch=2, height=6, width=7, tokens=5, seed=0):
+    gen = torch.Generator().manual_seed(seed)
+    vis = torch.randn(batch, C, height, width, generator=gen)
+    text = torch.randn(batch, tokens, C_L, generator=gen)
+    mask = torch.ones(batch, tokens, dtype=torch.long)
+    mask[0, 3:] = 0  # sample 0: 3 real tokens, 2 padded
+    return vis, text, mask
+
+
+def randomised(seed=1, **kwargs):
+    """A BSC whose every parameter, gates included, is random and non-zero."""
+    torch.manual_seed(seed)
+    bsc = BSC(C, C_L, embed_dims=D, **kwargs)
+    for param in bsc.parameters():
+        nn.init.normal_(param, std=0.3)
+    return bsc
+
+
+def reference(bsc, vis, text, mask):
+    """BSC written literally: F.unfold / token-window gather followed by linear maps."""
+    batch, channels, height, width = vis.shape
+    valid = mask.bool()
+    text_real = text * mask[..., None]
+    weights = bsc.window_logits.softmax(0)
+    affinity = 0
+    for k, r in enumerate(bsc.window_sizes):
+        patches = F.unfold(vis, r, padding=r // 2).transpose(1, 2)  # (B, hw, C*r*r)
+        conv = bsc.vis_windows[k]
+        phi = F.linear(patches, conv.weight.reshape(D, -1), conv.bias)
+        padded = F.pad(text_real, (0, 0, r // 2, r // 2))
+        windows = torch.stack([padded[:, j:j + text.shape[1]] for j in range(r)], -1)
+        conv1d = bsc.text_windows[k]
+        psi = F.linear(windows.flatten(2), conv1d.weight.reshape(D, -1), conv1d.bias)
+        affinity = affinity + weights[k] * phi @ psi.transpose(1, 2) / D**0.5
+    vis_out, text_out = vis, text
+    if 'l2v' in bsc.directions:
+        attn = affinity.masked_fill(~valid[:, None], float('-inf')).softmax(-1)
+        vis_hat = (attn @ bsc.proj_l(text_real)).transpose(1, 2).reshape(vis.shape)
+        conv, norm = bsc.gate_v[0], bsc.gate_v[1]
+        gate = torch.tanh(F.instance_norm(
+            F.conv2d(torch.cat([vis, vis_hat], 1), conv.weight, conv.bias),
+            weight=norm.weight, bias=norm.bias))
+        vis_out = vis + gate * vis_hat
+    if 'v2l' in bsc.directions:
+        proj = bsc.proj_v(vis.flatten(2).transpose(1, 2))  # (B, hw, C_l)
+        text_out = text.clone()
+        for b in range(batch):
+            real = valid[b].nonzero()[:, 0]
+            attn = affinity[b].T[real].softmax(-1)  # real tokens over pixels
+            text_hat = attn @ proj[b]
+            pre = bsc.gate_l_fc(torch.cat([text[b, real], text_hat], -1))
+            norm = bsc.gate_l_norm
+            gate = torch.tanh(F.instance_norm(pre.T[None], weight=norm.weight,
+                                              bias=norm.bias)[0].T)
+            text_out[b, real] = text[b, real] + gate * text_hat
+    return vis_out, text_out
+
+
+def test_shapes_and_registry():
+    bsc = MODELS.build(dict(type='BSC', vis_channels=C, text_channels=C_L, embed_dims=D))
+    vis, text, mask = inputs()
+    vis_out, text_out = bsc(vis, text, mask)
+    assert vis_out.shape == (2, C, 6, 7) and text_out.shape == (2, 5, C_L)
+
+
+def test_zero_init_gates_leave_streams_unchanged():
+    bsc = BSC(C, C_L, embed_dims=D)
+    vis, text, mask = inputs()
+    vis_out, text_out = bsc(vis, text, mask)
+    assert torch.equal(vis_out, vis)
+    assert torch.equal(text_out, text)
+
+
+@pytest.mark.parametrize('window_sizes', [(1, 3, 5), (1, ), (3, 7)])
+@pytest.mark.parametrize('directions', [('l2v', 'v2l'), ('l2v', ), ('v2l', )])
+def test_equals_unfold_reference(window_sizes, directions):
+    bsc = randomised(window_sizes=window_sizes, directions=directions)
+    vis, text, mask = inputs()
+    vis_out, text_out = bsc(vis, text, mask)
+    ref_vis, ref_text = reference(bsc, vis, text, mask)
+    torch.testing.assert_close(vis_out, ref_vis, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(text_out, ref_text, atol=1e-5, rtol=1e-5)
+    if 'l2v' in directions:
+        assert not torch.allclose(vis_out, vis)
+    if 'v2l' in directions:
+        assert not torch.allclose(text_out, text)
+
+
+def test_padded_tokens_have_no_effect():
+    bsc = randomised()
+    vis, text, mask = inputs()
+    vis_out, text_out = bsc(vis, text, mask)
+    changed = text.clone()
+    changed[0, 3:] = 100 * torch.randn(2, C_L)
+    vis_out2, text_out2 = bsc(vis, changed, mask)
+    assert torch.equal(vis_out2, vis_out)
+    assert torch.equal(text_out2[0, :3], text_out[0, :3])
+    assert torch.equal(text_out2[1], text_out[1])
+    # padded tokens are passed through untouched
+    assert torch.equal(text_out2[0, 3:], changed[0, 3:])
+
+
+def test_l2v_only_leaves_text_unchanged():
+    bsc = randomised(directions=('l2v', ))
+    assert not hasattr(bsc, 'proj_v') and not hasattr(bsc, 'gate_l_fc')
+    vis, text, mask = inputs()
+    vis_out, text_out = bsc(vis, text, mask)
+    assert text_out is text
+    assert not torch.allclose(vis_out, vis)
+
+
+def test_gradient_reaches_the_gates():
+    vis, text, mask = inputs()
+    vis.requires_grad_(True)
+    # at init the gates are closed, yet their norms' affine parameters learn
+    bsc = BSC(C, C_L, embed_dims=D)
+    vis_out, text_out = bsc(vis, text, mask)
+    (vis_out.square().sum() + text_out.square().sum()).backward()
+    for param in (bsc.gate_v[1].weight, bsc.gate_v[1].bias, bsc.gate_l_norm.weight,
+                  bsc.gate_l_norm.bias):
+        assert param.grad is not None and param.grad.abs().sum() > 0
+    # once open, every parameter gets a gradient
+    bsc = randomised()
+    vis_out, text_out = bsc(vis, text, mask)
+    (vis_out.square().sum() + text_out.square().sum()).backward()
+    for name, param in bsc.named_parameters():
+        assert param.grad is not None and param.grad.abs().sum() > 0, name
+
+
+def test_token_instance_norm_equals_instance_norm1d_without_padding():
+    norm = TokenInstanceNorm(C_L)
+    nn.init.normal_(norm.weight)
+    nn.init.normal_(norm.bias)
+    x = torch.randn(2, 5, C_L)
+    expected = F.instance_norm(x.transpose(1, 2), weight=norm.weight, bias=norm.bias)
+    torch.testing.assert_close(norm(x, torch.ones(2, 5)), expected.transpose(1, 2))
+
+
+def test_autocast_keeps_softmax_finite():
+    bsc = randomised()
+    vis, text, mask = inputs()
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        vis_out, text_out = bsc(vis, text, mask)
+    assert torch.isfinite(vis_out).all() and torch.isfinite(text_out).all()
+
+
+@pytest.mark.parametrize('kwargs, match', [
+    (dict(window_sizes=(1, 4)), 'odd'),
+    (dict(window_sizes=()), 'odd'),
+    (dict(window_sizes=(3, 3)), 'repeat'),
+    (dict(directions=('l2v', 'sideways')), 'directions'),
+    (dict(directions=()), 'directions'),
+])
+def test_rejects_bad_args(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        BSC(C, C_L, embed_dims=D, **kwargs)

@@ -1,0 +1,109 @@
+import pytest
+import torch
+import torch.nn.functional as F
+
+from mmrrsis.models.utils import CrossAttentionLayer, MSDeformAttention, SDPAttention
+
+
+def naive_attention(attn, query, key, value, key_mask=None):
+    """softmax(QK^T / sqrt(d)) V per head, with the module's own projections."""
+    batch, num_query, _ = query.shape
+    heads = attn.num_heads
+
+    def split(x):
+        return x.view(batch, x.shape[1], heads, -1).transpose(1, 2)
+
+    q, k, v = split(attn.q_proj(query)), split(attn.k_proj(key)), split(attn.v_proj(value))
+    scores = q @ k.transpose(-1, -2) / q.shape[-1]**0.5
+    if key_mask is not None:
+        scores = scores.masked_fill(~key_mask.bool()[:, None, None, :], float('-inf'))
+    out = (scores.softmax(-1) @ v).transpose(1, 2).reshape(batch, num_query, -1)
+    return attn.out_proj(out)
+
+
+@pytest.mark.parametrize('with_mask', [False, True])
+def test_sdpa_attention_equals_naive_reference(with_mask):
+    torch.manual_seed(0)
+    attn = SDPAttention(16, num_heads=4, key_dims=12, value_dims=10)
+    query, key, value = torch.randn(2, 5, 16), torch.randn(2, 7, 12), torch.randn(2, 7, 10)
+    key_mask = torch.tensor([[1, 1, 1, 0, 0, 0, 0], [1, 1, 1, 1, 1, 1, 1]]) if with_mask \
+        else None
+    out = attn(query, key, value, key_mask=key_mask)
+    assert out.shape == (2, 5, 16)
+    assert torch.allclose(out, naive_attention(attn, query, key, value, key_mask), atol=1e-5)
+
+
+def test_sdpa_attention_ignores_masked_keys():
+    torch.manual_seed(0)
+    attn = SDPAttention(16, num_heads=4)
+    query, key = torch.randn(2, 5, 16), torch.randn(2, 7, 16)
+    key_mask = torch.tensor([[1, 1, 1, 0, 0, 0, 0], [1, 1, 1, 1, 1, 1, 0]])
+    changed = key.clone()
+    changed[0, 3:] = 50.0
+    changed[1, 6] = -50.0
+    assert torch.allclose(attn(query, key, key_mask=key_mask),
+                          attn(query, changed, key_mask=key_mask), atol=1e-6)
+
+
+def test_sdpa_attention_all_masked_sample_stays_finite():
+    attn = SDPAttention(16, num_heads=4)
+    out = attn(torch.randn(2, 3, 16), torch.randn(2, 4, 16),
+               key_mask=torch.tensor([[0, 0, 0, 0], [1, 0, 0, 0]]))
+    assert torch.isfinite(out).all()
+
+
+def test_sdpa_attention_builds_no_weight_matrix_in_python(monkeypatch):
+    """The N x N weights would come from a Python softmax; SDPA's fused kernels have none."""
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError('attention weights materialised with softmax')
+
+    monkeypatch.setattr(torch, 'softmax', forbidden)
+    monkeypatch.setattr(torch.Tensor, 'softmax', forbidden)
+    monkeypatch.setattr(F, 'softmax', forbidden)
+    attn = SDPAttention(16, num_heads=4)
+    x = torch.randn(1, 300, 16)
+    assert attn(x, x, key_mask=torch.ones(1, 300)).shape == (1, 300, 16)
+
+
+def test_sdpa_attention_rejects_bad_head_count():
+    with pytest.raises(ValueError, match='num_heads'):
+        SDPAttention(10, num_heads=4)
+
+
+def test_cross_attention_layer_shape_and_memory_mask():
+    torch.manual_seed(0)
+    layer = CrossAttentionLayer(16, num_heads=4, ffn_ratio=2)
+    query, memory = torch.randn(2, 3, 16), torch.randn(2, 6, 16)
+    mask = torch.tensor([[1, 1, 0, 0, 0, 0], [1, 1, 1, 1, 1, 1]])
+    out = layer(query, memory, memory_pos=torch.randn(1, 6, 16), memory_mask=mask)
+    assert out.shape == (2, 3, 16)
+    changed = memory.clone()
+    changed[0, 2:] = 9.0
+    pos = torch.zeros(1, 6, 16)
+    assert torch.allclose(layer(query, memory, memory_pos=pos, memory_mask=mask),
+                          layer(query, changed, memory_pos=pos, memory_mask=mask), atol=1e-6)
+
+
+def test_deformable_attention_samples_at_the_reference_point():
+    """Zero offsets, one level, one point: each query reads the value at its own pixel."""
+    torch.manual_seed(0)
+    attn = MSDeformAttention(16, num_heads=4, num_levels=1, num_points=1)
+    torch.nn.init.zeros_(attn.sampling_offsets.bias)
+    height, width = 3, 5
+    value = torch.randn(2, height * width, 16)
+    ys, xs = torch.meshgrid((torch.arange(height) + 0.5) / height,
+                            (torch.arange(width) + 0.5) / width, indexing='ij')
+    reference = torch.stack((xs, ys), -1).flatten(0, 1)[None]
+    out = attn(torch.randn(2, height * width, 16), value, reference, [(height, width)])
+    assert torch.allclose(out, attn.out_proj(attn.value_proj(value)), atol=1e-5)
+
+
+def test_deformable_attention_multi_level_shape_and_level_check():
+    attn = MSDeformAttention(16, num_heads=4, num_levels=2, num_points=3)
+    shapes = [(4, 4), (2, 2)]
+    value = torch.randn(2, 20, 16)
+    out = attn(torch.randn(2, 20, 16), value, torch.rand(1, 20, 2), shapes)
+    assert out.shape == (2, 20, 16)
+    with pytest.raises(ValueError, match='levels'):
+        attn(torch.randn(2, 16, 16), value[:, :16], torch.rand(1, 16, 2), [(4, 4)])
