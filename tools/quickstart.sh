@@ -15,4 +15,4 @@ CKPT="$WORK_DIR/$(cat "$WORK_DIR/last_checkpoint" | xargs basename)"
 python tools/test.py "$CONFIG" "$CKPT" --work-dir "$WORK_DIR" --show-dir overlays \
     --cfg-options test_dataloader.dataset.indices=8 test_evaluator.per_category=False
 python tools/test.py "$CONFIG" "$CKPT" --work-dir "$WORK_DIR"
-echo "[quickstart] done in ${SECONDS}s; overlays in $WORK_DIR/*/overlays, checkpoint $CKPT"
+echo "[quickstart] done in ${SECONDS}s; overlays in $WORK_DIR/overlays/vis_data/vis_image, checkpoint $CKPT"

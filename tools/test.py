@@ -21,7 +21,7 @@ def parse_args():
     parser.add_argument('--work-dir', help='where evaluation metrics are saved')
     parser.add_argument('--show', action='store_true', help='show prediction results')
     parser.add_argument('--show-dir',
-                        help='folder (inside the work dir) where the painted pictures are saved')
+                        help='folder where the painted pictures are saved (relative: inside the work dir)')
     parser.add_argument('--wait-time', type=float, default=2, help='the interval of show (s)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings, e.g. test_evaluator.eval_resolution=input')
@@ -47,7 +47,8 @@ def trigger_visualization_hook(cfg, args):
         hook['wait_time'] = args.wait_time
     if args.show_dir:
         visualizer = cfg.visualizer
-        visualizer['save_dir'] = args.show_dir
+        # a relative --show-dir lands inside the work dir, not the current folder
+        visualizer['save_dir'] = osp.join(cfg.work_dir, args.show_dir)
         hook['interval'] = 1
     return cfg
 

@@ -11,8 +11,9 @@ The image is split into a 3x3 grid; every object stays inside its own cell (band
 objects such as roads take a whole row or column), so objects never overlap and each
 object's centroid names a unique position word ("top left", "center", "bottom"...).
 
-Only numpy, PIL, tifffile, pycocotools and tokenizers are used, so the generator runs
-without torch or mmseg.
+This module imports only numpy, PIL, tifffile, pycocotools and tokenizers (no torch, no
+mmseg), so its logic needs none of the training stack; importing it through the
+``mmrrsis.datasets`` package still loads that package's mmseg-based datasets.
 """
 import json
 import os
@@ -131,7 +132,7 @@ def _mirror_y(poly: Polygon) -> Polygon:
 
 
 def _shade(rgb: Sequence[float], factor: float) -> Tuple[int, int, int]:
-    return tuple(int(np.clip(c * factor, 0, 255)) for c in rgb)
+    return tuple(min(255, int(c * factor)) for c in rgb)
 
 
 # ------------------------------------------------------------------------ renderers
@@ -141,7 +142,8 @@ def _shade(rgb: Sequence[float], factor: float) -> Tuple[int, int, int]:
 # bridge) that are drawn underneath every object and belong to no mask.
 def _car(rng, rgb):
     return [(_rect(-.5, -.3, .5, .3), rgb), (_rect(.12, -.24, .3, .24), GLASS),
-            (_rect(-.42, -.22, -.3, .22), GLASS), (_rect(-.26, -.22, .08, .22), _shade(rgb, 1.1))], []
+            (_rect(-.42, -.22, -.3, .22), GLASS),
+            (_rect(-.26, -.22, .08, .22), _shade(rgb, 1.1))], []
 
 
 def _van(rng, rgb):
@@ -200,7 +202,8 @@ def _impervious(rng, rgb):
 def _tree(rng, rgb):
     parts = [(_ellipse(0, 0, .34, .34), rgb)]
     for a in np.linspace(0, 2 * np.pi, 5, endpoint=False) + rng.uniform(0, 1):
-        parts.append((_ellipse(.3 * np.cos(a), .3 * np.sin(a), .17, .17, 18), _shade(rgb, rng.uniform(.9, 1.1))))
+        lobe = _ellipse(.3 * np.cos(a), .3 * np.sin(a), .17, .17, 18)
+        parts.append((lobe, _shade(rgb, rng.uniform(.9, 1.1))))
     parts.append((_ellipse(-.1, -.1, .14, .14, 18), _shade(rgb, 1.3)))
     return parts, []
 
@@ -236,7 +239,8 @@ def _toll_station(rng, rgb):
     parts = [(_rect(-.5, -.35, .5, .35), rgb)]
     for y in (-.175, 0, .175):
         parts += [(_rect(x, y - .012, x + .05, y + .012), PAINT) for x in np.arange(-.5, .45, .1)]
-    parts += [(_rect(-.12, -.42, .12, .42), (214, 214, 220)), (_rect(-.12, -.42, .12, -.38), (150, 40, 40))]
+    parts += [(_rect(-.12, -.42, .12, .42), (214, 214, 220)),
+              (_rect(-.12, -.42, .12, -.38), (150, 40, 40))]
     return parts, []
 
 
@@ -246,7 +250,8 @@ def _airplane(rng, rgb):
     tail = np.array([[-.34, -.06], [-.46, -.22], [-.54, -.22], [-.5, -.06]])
     engine = _rect(-.02, -.3, .08, -.24)
     return [(wing, _shade(rgb, .92)), (_mirror_y(wing), _shade(rgb, .92)), (tail, rgb),
-            (_mirror_y(tail), rgb), (fuselage, rgb), (engine, GLASS), (_mirror_y(engine), GLASS)], []
+            (_mirror_y(tail), rgb), (fuselage, rgb), (engine, GLASS),
+            (_mirror_y(engine), GLASS)], []
 
 
 def _airport(rng, rgb):
@@ -272,7 +277,8 @@ def _court(rng, rgb, tennis: bool):
         lines += [_rect(-.22, -.18, .22, -.18 + w), _rect(-.22, .18 - w, .22, .18),
                   _rect(-.22, -.18, -.22 + w, .18), _rect(.22 - w, -.18, .22, .18)]
     else:
-        lines += [_ellipse(0, 0, .1, .1, 24), _rect(-.42, -.08, -.28, .08), _rect(.28, -.08, .42, .08)]
+        lines += [_ellipse(0, 0, .1, .1, 24), _rect(-.42, -.08, -.28, .08),
+                  _rect(.28, -.08, .42, .08)]
     return parts + [(line, PAINT) for line in lines], []
 
 
@@ -294,13 +300,14 @@ def _bridge(rng, rgb):
 
 def _chimney(rng, rgb):
     return [(_ellipse(0, 0, .5, .5), rgb), (_ellipse(0, 0, .36, .36), (176, 62, 52)),
-            (_ellipse(0, 0, .24, .24), _shade(rgb, 1.1)), (_ellipse(0, 0, .14, .14), (28, 28, 30))], []
+            (_ellipse(0, 0, .24, .24), _shade(rgb, 1.1)),
+            (_ellipse(0, 0, .14, .14), (28, 28, 30))], []
 
 
 def _dam(rng, rgb):
     parts = [(_rect(-.5, -.5, .5, .5), rgb)]
     parts += [(_rect(x, -.5, x + .015, .5), _shade(rgb, .75)) for x in np.arange(-.4, .4, .08)]
-    return parts, [(_rect(-.5, -2.6, .5, -.5), WATER)]
+    return parts, [(_rect(-.5, -1.5, .5, -.5), WATER)]
 
 
 def _golf_field(rng, rgb):
@@ -350,7 +357,8 @@ def _storage_tank(rng, rgb):
 
 def _train_station(rng, rgb):
     parts = [(_rect(-.5, -.38, .5, .38), (72, 66, 60)), (_rect(-.5, -.18, .5, .18), rgb),
-             (_rect(-.5, -.38, .5, -.28), (178, 176, 170)), (_rect(-.5, .28, .5, .38), (178, 176, 170))]
+             (_rect(-.5, -.38, .5, -.28), (178, 176, 170)),
+             (_rect(-.5, .28, .5, .38), (178, 176, 170))]
     parts += [(_rect(x, -.18, x + .01, .18), _shade(rgb, .8)) for x in np.arange(-.45, .45, .09)]
     return parts, []
 
@@ -455,11 +463,13 @@ def _jitter(rng: np.random.Generator, rgb: Sequence[int]) -> Tuple[int, int, int
     return tuple(int(c) for c in np.clip(np.asarray(rgb) + rng.uniform(-14, 14, 3), 0, 255))
 
 
-def _base_rgb(rng: np.random.Generator, spec: _Category, color: Optional[str]) -> Tuple[int, int, int]:
+def _base_rgb(rng: np.random.Generator, spec: _Category,
+              color: Optional[str]) -> Tuple[int, int, int]:
     return _jitter(rng, PALETTE[color] if color else spec.rgb)
 
 
-def _transform(poly: Polygon, scale: Sequence[float], angle: float, offset: Sequence[float]) -> Polygon:
+def _transform(poly: Polygon, scale: Sequence[float], angle: float,
+               offset: Sequence[float]) -> Polygon:
     c, s = np.cos(angle), np.sin(angle)
     scaled = poly * np.asarray(scale, dtype=np.float64)
     return scaled @ np.array([[c, s], [-s, c]]) + np.asarray(offset, dtype=np.float64)
@@ -505,7 +515,7 @@ def _place_band(rng, spec, color, extent, line, vertical, size) -> _Object:
 
 def _smooth_noise(rng: np.random.Generator, size: int, grid: int) -> np.ndarray:
     coarse = rng.standard_normal((grid, grid)).astype(np.float32)
-    return np.asarray(Image.fromarray(coarse, mode='F').resize((size, size), Image.BILINEAR))
+    return np.asarray(Image.fromarray(coarse).resize((size, size), Image.BILINEAR))
 
 
 def _ground(rng: np.random.Generator, size: int) -> np.ndarray:
@@ -606,11 +616,13 @@ def _cell_box(rc: Tuple[int, int], cell: float) -> Tuple[float, float, float, fl
     return c * cell + 1, r * cell + 1, (c + 1) * cell - 1, (r + 1) * cell - 1
 
 
-def _polygon_xy(poly: Polygon) -> List[Tuple[float, float]]:
-    return [tuple(p) for p in poly]
+def _polygon_xy(poly: Polygon) -> List[float]:
+    """Flattens a polygon to the [x0, y0, x1, y1, ...] list PIL's ImageDraw accepts."""
+    return poly.ravel().tolist()
 
 
-def _draw(rng, size: int, objects: List[_Object], clutter: List[Part]) -> Tuple[np.ndarray, np.ndarray]:
+def _draw(rng, size: int, objects: List[_Object],
+          clutter: List[Part]) -> Tuple[np.ndarray, np.ndarray]:
     """Paints the scene and returns the RGB image and a label map (object index + 1, 0 = none).
 
     Order: ground, clutter, context of every object, shadows, objects. Objects never
@@ -671,7 +683,8 @@ def _unique_attributes(target: _Object, peers: List[_Object], band: bool) -> Dic
 def _phrasings(scene: _Scene, index: int) -> List[Tuple[str, str]]:
     """All (attribute, expression) pairs that single out ``scene.objects[index]``."""
     target = scene.objects[index]
-    peers = [o for i, o in enumerate(scene.objects) if i != index and o.spec.name == target.spec.name]
+    peers = [o for i, o in enumerate(scene.objects)
+             if i != index and o.spec.name == target.spec.name]
     values = _unique_attributes(target, peers, target.spec.band)
     fields = dict(category=target.spec.name, color=values.get('color', ''),
                   where=WHERE.get(values.get('position', ''), ''), size=values.get('size', ''))
@@ -743,10 +756,11 @@ def _check_args(num_images: int, size: int, split_ratios: Sequence[float]) -> No
     if num_images < 1:
         raise ValueError(f'num_images must be at least 1, got {num_images}')
     if size < MIN_SIZE:
-        raise ValueError(f'size must be at least {MIN_SIZE} px for the objects to stay drawable, got {size}')
+        raise ValueError(f'size must be at least {MIN_SIZE} px for the objects to stay drawable, '
+                         f'got {size}')
     if len(split_ratios) != len(SPLITS) or min(split_ratios) < 0 or sum(split_ratios) <= 0:
-        raise ValueError(f'split_ratios must be three non-negative numbers (train, val, test) with a '
-                         f'positive sum, got {tuple(split_ratios)}')
+        raise ValueError(f'split_ratios must be three non-negative numbers (train, val, test) '
+                         f'with a positive sum, got {tuple(split_ratios)}')
 
 
 def _assign_splits(num_images: int, split_ratios: Sequence[float]) -> List[str]:
@@ -825,18 +839,20 @@ def build_vocab(expressions: Iterable[str], out_dir: str, vocab_size: int = 1000
         texts, vocab_size=vocab_size, min_frequency=1, special_tokens=list(SPECIAL_TOKENS),
         show_progress=False)
     trained = set(tokenizer.get_vocab())
+    pre_tokenize = tokenizer.pre_tokenizer.pre_tokenize_str
     words = {word for text in texts
-             for word, _ in tokenizer.pre_tokenizer.pre_tokenize_str(tokenizer.normalizer.normalize_str(text))}
+             for word, _ in pre_tokenize(tokenizer.normalizer.normalize_str(text))}
     missing = sorted(words - trained)
     if missing:
-        raise ValueError(f'vocab_size={vocab_size} is too small: {len(missing)} words of the expressions '
-                         f'(e.g. {missing[:5]}) did not become whole tokens')
+        raise ValueError(f'vocab_size={vocab_size} is too small: {len(missing)} words of the '
+                         f'expressions (e.g. {missing[:5]}) did not become whole tokens')
     chars = sorted(t for t in trained if len(t) == 1 and t not in words)
     suffixes = sorted(t for t in trained if t.startswith('##') and len(t) == 3)
     os.makedirs(out_dir, exist_ok=True)
     path = osp.join(out_dir, 'vocab.txt')
     with open(path, 'w', encoding='utf-8') as f:
-        f.writelines(token + '\n' for token in list(SPECIAL_TOKENS) + chars + suffixes + sorted(words))
+        tokens = list(SPECIAL_TOKENS) + chars + suffixes + sorted(words)
+        f.writelines(token + '\n' for token in tokens)
     return path
 
 
@@ -876,7 +892,8 @@ def make_refsegrs(out_dir: str,
         described = [_describe(rng, scene, 0, attribute)]
         if rng.random() < SECOND_EXPRESSION_SHARE:
             described.append(_describe(rng, scene, 0, avoid=[described[0][1]]))
-        tifffile.imwrite(osp.join(out_dir, 'images', f'{img_id}.tif'), scene.image, photometric='rgb')
+        tifffile.imwrite(osp.join(out_dir, 'images', f'{img_id}.tif'), scene.image,
+                         photometric='rgb')
         tifffile.imwrite(osp.join(out_dir, 'masks', f'{img_id}.tif'),
                          scene.masks[0].astype(np.uint8) * 255, photometric='minisblack')
         lines[split] += [f'{img_id} {expression}' for _, expression in described]
@@ -888,7 +905,8 @@ def make_refsegrs(out_dir: str,
         with open(osp.join(out_dir, f'output_phrase_{split}.txt'), 'w', encoding='utf-8') as f:
             f.writelines(line + '\n' for line in lines[split])
     expressions = [t['expression'] for r in records for t in r['targets']]
-    vocab_file = build_vocab(expressions + [_template_text(REFSEGRS_SPECS)], osp.join(out_dir, 'bert_vocab'))
+    vocab_file = build_vocab(expressions + [_template_text(REFSEGRS_SPECS)],
+                             osp.join(out_dir, 'bert_vocab'))
     return _summary('refsegrs', out_dir, size, REFSEGRS_SPECS, records,
                     {split: len(lines[split]) for split in SPLITS}, [], vocab_file)
 
@@ -925,7 +943,8 @@ def make_rrsisd(out_dir: str,
     """
     _check_args(num_images, size, split_ratios)
     rng = np.random.default_rng(seed)
-    ann_dir, img_dir = osp.join(out_dir, 'rrsisd'), osp.join(out_dir, 'images', 'rrsisd', 'JPEGImages')
+    ann_dir = osp.join(out_dir, 'rrsisd')
+    img_dir = osp.join(out_dir, 'images', 'rrsisd', 'JPEGImages')
     for folder in (ann_dir, img_dir):
         os.makedirs(folder, exist_ok=True)
     num_odd = max(2, round(num_images / 15)) if num_images >= 10 else int(num_images >= 2)
@@ -964,12 +983,14 @@ def make_rrsisd(out_dir: str,
                                    counts=rle['counts'].decode('ascii'))]))
             refs.append(dict(
                 image_id=image_id, split=split,
-                sentences=[dict(tokens=expression.split(), raw=expression[0].upper() + expression[1:],
-                                sent_id=ann_id, sent=expression)],
+                sentences=[dict(tokens=expression.split(),
+                                raw=expression[0].upper() + expression[1:], sent_id=ann_id,
+                                sent=expression)],
                 file_name=file_name, category_id=category_id, ann_id=ann_id, sent_ids=[ann_id],
                 ref_id=ann_id))
             samples[split] += 1
-            targets.append(dict(_target_record(scene, obj_index, attribute, expression), ann_id=ann_id))
+            targets.append(
+                dict(_target_record(scene, obj_index, attribute, expression), ann_id=ann_id))
         records.append(dict(id=image_id, split=split, file=f'images/rrsisd/JPEGImages/{file_name}',
                             objects=[_object_record(o) for o in scene.objects], targets=targets))
 
@@ -979,5 +1000,6 @@ def make_rrsisd(out_dir: str,
         json.dump(dict(images=images, annotations=annotations,
                        categories=[dict(id=i, name=n) for i, n in enumerate(RRSISD_CATEGORIES)]), f)
     expressions = [t['expression'] for r in records for t in r['targets']]
-    vocab_file = build_vocab(expressions + [_template_text(RRSISD_SPECS)], osp.join(out_dir, 'bert_vocab'))
+    vocab_file = build_vocab(expressions + [_template_text(RRSISD_SPECS)],
+                             osp.join(out_dir, 'bert_vocab'))
     return _summary('rrsisd', out_dir, size, RRSISD_SPECS, records, samples, odd_files, vocab_file)

@@ -82,6 +82,10 @@ class RRSISLocalVisualizer(SegLocalVisualizer):
         if scale > 1:
             drawn = mmcv.imrescale(drawn, scale, interpolation='nearest')
         meta = data_sample.metainfo if data_sample is not None else {}
+        # One image may carry several expressions: name pictures after the sample, not the file.
+        for key in ('ref_id', 'sent_id'):
+            if meta.get(key) is not None:
+                name = f'{name}_{key.split("_")[0]}{meta[key]}'
         caption = f'"{meta.get("expression", "")}"'
         iou = _sample_iou(data_sample) if data_sample is not None else None
         if iou is not None:

@@ -12,14 +12,16 @@ from PIL import Image
 from pycocotools import mask as mask_utils
 from transformers import BertTokenizerFast
 
-from mmrrsis.datasets.synthetic import (RRSISD_CATEGORIES, SIZE_RATIO, WHERE, build_vocab,
-                                        make_refsegrs, make_rrsisd)
+import mmrrsis.datasets as datasets
+from mmrrsis.datasets.synthetic import (REFSEGRS_CATEGORIES, RRSISD_CATEGORIES, SIZE_RATIO, WHERE,
+                                        build_vocab, make_refsegrs, make_rrsisd)
 from mmrrsis.datasets.utils import category_from_expression
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 SPLITS = ('train', 'val', 'test')
 NUM_IMAGES, SIZE = 20, 64
-REF_KEYS = {'image_id', 'split', 'sentences', 'file_name', 'category_id', 'ann_id', 'sent_ids', 'ref_id'}
+REF_KEYS = {'image_id', 'split', 'sentences', 'file_name', 'category_id', 'ann_id', 'sent_ids',
+            'ref_id'}
 SENT_KEYS = {'tokens', 'raw', 'sent_id', 'sent'}
 IMAGE_KEYS = {'file_name', 'height', 'width', 'id'}
 ANN_KEYS = {'id', 'image_id', 'bbox', 'categories_id', 'area', 'segmentation'}
@@ -61,6 +63,13 @@ def _tokenizer(vocab_file):
     # transformers 5 ignores BertTokenizerFast(vocab_file=...); loading the folder works
     # with both 4.x and 5.x.
     return BertTokenizerFast.from_pretrained(osp.dirname(vocab_file))
+
+
+def test_categories_match_the_dataset_classes(refsegrs):
+    # The generator keeps its own copy so that it runs without mmseg; the loaders' lists rule.
+    assert REFSEGRS_CATEGORIES == datasets.REFSEGRS_CATEGORIES
+    assert RRSISD_CATEGORIES == datasets.RRSISD_CATEGORIES
+    assert tuple(refsegrs[1]['categories']) == REFSEGRS_CATEGORIES
 
 
 def test_refsegrs_writes_exactly_the_real_layout(refsegrs):
@@ -109,7 +118,8 @@ def test_rrsisd_refs_and_instances_match_the_real_keys(rrsisd):
     root, summary = rrsisd
     refs, instances = _load_rrsisd(root)
     assert set(instances) == {'images', 'annotations', 'categories'}
-    assert instances['categories'] == [{'id': i, 'name': n} for i, n in enumerate(RRSISD_CATEGORIES)]
+    assert instances['categories'] == [{'id': i, 'name': n}
+                                       for i, n in enumerate(RRSISD_CATEGORIES)]
     images = {img['id']: img for img in instances['images']}
     anns = {ann['id']: ann for ann in instances['annotations']}
     assert len(refs) == len(anns) == sum(summary['samples'].values())
@@ -126,7 +136,8 @@ def test_rrsisd_refs_and_instances_match_the_real_keys(rrsisd):
         ann = anns[ref['ann_id']]
         assert set(ann) == ANN_KEYS and 'category_id' not in ann
         assert ann['categories_id'] == ref['category_id']
-        assert ann['image_id'] == ref['image_id'] and images[ref['image_id']]['file_name'] == ref['file_name']
+        assert ann['image_id'] == ref['image_id']
+        assert images[ref['image_id']]['file_name'] == ref['file_name']
         assert isinstance(ann['segmentation'], list) and len(ann['segmentation']) == 1
         rle = ann['segmentation'][0]
         assert rle['size'] == [SIZE, SIZE] and isinstance(rle['counts'], str)
@@ -135,7 +146,7 @@ def test_rrsisd_refs_and_instances_match_the_real_keys(rrsisd):
         assert mask.sum() == ann['area']
         x, y, w, h = ann['bbox']
         ys, xs = np.nonzero(mask)
-        assert (x, y, w, h) == (xs.min(), ys.min(), xs.max() - xs.min() + 1, ys.max() - ys.min() + 1)
+        assert (x, y, w, h) == (xs.min(), ys.min(), np.ptp(xs) + 1, np.ptp(ys) + 1)
 
 
 def test_rrsisd_category_name_is_in_the_sentence(rrsisd):
@@ -151,8 +162,8 @@ def test_rrsisd_odd_size_images_keep_the_rle_size(rrsisd):
     refs, instances = _load_rrsisd(root)
     odd = {osp.basename(path) for path in summary['odd_size_images']}
     assert len(odd) >= 2
-    rle_size = {ref['file_name']: instances['annotations'][ref['ann_id'] - 1]['segmentation'][0]['size']
-                for ref in refs}
+    anns = {ann['id']: ann for ann in instances['annotations']}
+    rle_size = {ref['file_name']: anns[ref['ann_id']]['segmentation'][0]['size'] for ref in refs}
     heights = set()
     for img in instances['images']:
         with Image.open(osp.join(root, 'images', 'rrsisd', 'JPEGImages', img['file_name'])) as jpeg:
@@ -211,7 +222,8 @@ def test_build_vocab_is_stable_and_checks_its_size(tmp_path):
 def _singles_out(obj, peers, attribute):
     if attribute in ('color', 'color+position') and any(p['color'] == obj['color'] for p in peers):
         return False
-    if attribute in ('position', 'color+position') and any(p['position'] == obj['position'] for p in peers):
+    if (attribute in ('position', 'color+position')
+            and any(p['position'] == obj['position'] for p in peers)):
         return False
     if attribute == 'size':
         return (obj['area'] >= SIZE_RATIO * max(p['area'] for p in peers)
@@ -239,7 +251,8 @@ def test_text_is_needed_to_find_the_target(tmp_path, make):
         first_attributes.append(record['targets'][0]['attribute'])
         # Objects are large enough for a small model at 48 px.
         assert min(o['area'] for o in objects) >= 0.015 * 48 * 48
-    shares = {a: first_attributes.count(a) / len(first_attributes) for a in ('color', 'position', 'size')}
+    shares = {a: first_attributes.count(a) / len(first_attributes)
+              for a in ('color', 'position', 'size')}
     assert 0.4 <= shares['color'] <= 0.6 and 0.2 <= shares['position'] <= 0.4
     assert 0.1 <= shares['size'] <= 0.3
 
@@ -247,7 +260,8 @@ def test_text_is_needed_to_find_the_target(tmp_path, make):
 def test_rrsisd_second_refs_point_at_other_objects(rrsisd):
     root, summary = rrsisd
     refs, instances = _load_rrsisd(root)
-    masks = {a['id']: mask_utils.decode(a['segmentation']).sum(axis=-1) for a in instances['annotations']}
+    masks = {a['id']: mask_utils.decode(a['segmentation']).sum(axis=-1)
+             for a in instances['annotations']}
     by_image = {}
     for ref in refs:
         by_image.setdefault(ref['image_id'], []).append(ref)
@@ -273,7 +287,8 @@ def test_cli_writes_the_dataset(tmp_path, monkeypatch, capsys):
     out = tmp_path / 'cli'
     monkeypatch.setattr('sys.argv', ['make_synthetic.py', 'rrsisd', str(out), '--num-images', '10',
                                      '--seed', '3', '--size', '48', '--splits', '0.5,0.3,0.2'])
-    runpy.run_path(osp.join(REPO, 'tools', 'dataset_converters', 'make_synthetic.py'), run_name='__main__')
+    script = osp.join(REPO, 'tools', 'dataset_converters', 'make_synthetic.py')
+    runpy.run_path(script, run_name='__main__')
     assert 'rrsisd: 10 images of 48 px' in capsys.readouterr().out
     refs, instances = _load_rrsisd(str(out))
     assert [sum(img_ref['split'] == s for img_ref in {r['image_id']: r for r in refs}.values())

@@ -74,7 +74,7 @@ def test_train_validate_save_resume_and_test(workspace):
     metrics = json.load(open(metrics_files[0]))
     for key in ('oIoU', 'mIoU', 'Pr@0.5', 'Pr@0.9'):
         assert 0.0 <= metrics[key] <= 100.0
-    pictures = glob.glob(osp.join(test_work, '*', 'vis', '**', '*.png'), recursive=True)
+    pictures = glob.glob(osp.join(test_work, 'vis', '**', '*.png'), recursive=True)
     with open(osp.join(data, 'output_phrase_test.txt')) as f:
         n_test = sum(1 for line in f if line.strip())
     assert len(pictures) == n_test

@@ -24,9 +24,11 @@ def parse_ratios(text: str) -> tuple:
     try:
         ratios = tuple(float(v) for v in text.split(','))
     except ValueError:
-        raise argparse.ArgumentTypeError(f'--splits expects three numbers like 0.6,0.2,0.2, got "{text}"')
+        raise argparse.ArgumentTypeError(
+            f'--splits expects three numbers like 0.6,0.2,0.2, got "{text}"')
     if len(ratios) != 3:
-        raise argparse.ArgumentTypeError(f'--splits expects three numbers (train,val,test), got "{text}"')
+        raise argparse.ArgumentTypeError(
+            f'--splits expects three numbers (train,val,test), got "{text}"')
     return ratios
 
 
@@ -37,7 +39,8 @@ def parse_args():
     parser.add_argument('--num-images', type=int, required=True, help='number of images')
     parser.add_argument('--seed', type=int, default=0, help='random seed; same seed, same files')
     parser.add_argument('--size', type=int,
-                        help='image side in pixels, at least 48 (default: 512 refsegrs, 800 rrsisd)')
+                        help='image side in pixels, at least 48 '
+                        '(default: 512 refsegrs, 800 rrsisd)')
     parser.add_argument('--splits', type=parse_ratios, default=(0.6, 0.2, 0.2),
                         help='train,val,test shares of the images (default: 0.6,0.2,0.2)')
     return parser.parse_args()
@@ -51,7 +54,8 @@ def main():
     summary = GENERATORS[args.format](args.out_dir, args.num_images, **kwargs)
     samples = ', '.join(f'{split} {n}' for split, n in summary['samples'].items())
     attributes = ', '.join(f'{name} {n}' for name, n in summary['attributes'].items())
-    print(f'{args.format}: {summary["num_images"]} images of {summary["size"]} px in {args.out_dir}')
+    print(f'{args.format}: {summary["num_images"]} images of {summary["size"]} px '
+          f'in {args.out_dir}')
     print(f'  expressions: {samples}')
     print(f'  built on: {attributes}')
     print(f'  categories: {len(summary["categories"])}; vocabulary: {summary["vocab_file"]}')

@@ -98,6 +98,21 @@ def test_equals_unfold_reference(window_sizes, directions):
         assert not torch.allclose(text_out, text)
 
 
+def test_gradients_equal_unfold_reference():
+    bsc = randomised()
+    grads = []
+    for forward in (bsc, lambda *args: reference(bsc, *args)):
+        vis, text, mask = inputs()
+        vis.requires_grad_(True)
+        text.requires_grad_(True)
+        bsc.zero_grad()
+        vis_out, text_out = forward(vis, text, mask)
+        (vis_out.sin().sum() + text_out.sin().sum()).backward()
+        grads.append([vis.grad, text.grad] + [p.grad.clone() for p in bsc.parameters()])
+    for got, expected in zip(*grads):
+        torch.testing.assert_close(got, expected, atol=1e-5, rtol=1e-4)
+
+
 def test_padded_tokens_have_no_effect():
     bsc = randomised()
     vis, text, mask = inputs()
