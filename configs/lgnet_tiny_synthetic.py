@@ -3,7 +3,7 @@ _base_ = [
     './_base_/models/lgnet_swin_bert.py', './_base_/datasets/synthetic_refsegrs.py',
     './_base_/default_runtime.py', './_base_/schedules/schedule_synthetic.py'
 ]
-crop_size = (96, 96)
+crop_size = (64, 64)
 vocab = 'data/synthetic_refsegrs/bert_vocab/vocab.txt'
 model = dict(
     data_preprocessor=dict(tokenizer=vocab, size=crop_size),
@@ -12,7 +12,7 @@ model = dict(
         embed_dims=24,
         depths=[1, 1, 2, 1],
         num_heads=[1, 2, 4, 8],
-        window_size=6,
+        window_size=4,
         drop_path_rate=0.0,
         init_cfg=None),
     text_encoder=dict(

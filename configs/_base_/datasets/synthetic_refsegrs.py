@@ -2,7 +2,7 @@
 # small images so a tiny model trains on a CPU in minutes.
 _base_ = './refsegrs.py'
 data_root = 'data/synthetic_refsegrs'
-crop_size = (96, 96)
+crop_size = (64, 64)
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadReferringAnnotations'),

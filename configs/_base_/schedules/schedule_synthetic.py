@@ -3,7 +3,7 @@ optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='AdamW', lr=1e-3, betas=(0.9, 0.999), weight_decay=0.01),
     clip_grad=dict(max_norm=1.0, norm_type=2))
-max_iters = 1200
+max_iters = 800
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.1, begin=0, end=50, by_epoch=False),
     dict(type='PolyLR', eta_min=0.0, power=0.9, begin=50, end=max_iters, by_epoch=False),

@@ -63,8 +63,8 @@ class BSC(BaseModule):
     materialised, neither unfolded (r² x C per pixel) nor as φ_r(V) (D per pixel):
     φ_r(V)·ψ_r(L)_t is linear in V, so each token's ψ is folded into the weights first
     (K_t = Σ_r w_r W_r^T ψ_r(L)_t, a C x r_max x r_max kernel) and A comes from one
-    per-sample convolution with Nt output channels: Nt/D (20/256) of the dense cost,
-    mathematically equal. Likewise ``softmax(A^T)·proj_v(V) = proj_v(softmax(A^T)·V)``
+    per-sample convolution with Nt output channels, mathematically equal:
+    hw·C·Nt·r_max² multiply-adds instead of hw·C·D·Σr² (1/18 for Nt=20, D=256, r=1,3,5). Likewise ``softmax(A^T)·proj_v(V) = proj_v(softmax(A^T)·V)``
     (rows sum to 1), so proj_v runs on Nt vectors, not hw.
 
     Choices the paper leaves open: padded tokens are zeroed before the token windows (they do

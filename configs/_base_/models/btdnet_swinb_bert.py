@@ -1,0 +1,54 @@
+# BTDNet (spec btdnet.md): Swin-B + BERT-base bidirectional extractor with BSC at every stage,
+# T-BTD decode head and the D-MOLS auxiliary head (training only).
+norm_cfg = dict(type='BN', requires_grad=True)
+checkpoint_file = 'https://download.openmmlab.com/mmsegmentation/v0.5/pretrain/swin/swin_base_patch4_window12_384_22k_20220317-e5c09f74.pth'  # noqa
+data_preprocessor = dict(
+    type='ReferringDataPreProcessor',
+    tokenizer='bert-base-uncased',
+    max_length=20,
+    mean=[123.675, 116.28, 103.53],
+    std=[58.395, 57.12, 57.375],
+    bgr_to_rgb=True,
+    pad_val=0,
+    seg_pad_val=255,
+    size=(512, 512))
+bsc = dict(type='BSC', embed_dims=256, window_sizes=(1, 3, 5), directions=('l2v', 'v2l'))
+model = dict(
+    type='ReferringEncoderDecoder',
+    data_preprocessor=data_preprocessor,
+    backbone=dict(
+        type='BidirectionalExtractor',
+        vision=dict(
+            type='SwinTransformer',
+            pretrain_img_size=384,
+            embed_dims=128,
+            depths=[2, 2, 18, 2],
+            num_heads=[4, 8, 16, 32],
+            window_size=12,
+            mlp_ratio=4,
+            qkv_bias=True,
+            drop_path_rate=0.3,
+            patch_norm=True,
+            out_indices=(0, 1, 2, 3),
+            init_cfg=dict(type='Pretrained', checkpoint=checkpoint_file)),
+        text=dict(type='BertTextEncoder', name_or_path='bert-base-uncased', pretrained=True,
+                  stages=(3, 3, 3, 3)),
+        fusion=bsc,
+        with_target_feats=True),
+    decode_head=dict(
+        type='TBTDHead',
+        in_channels=[128, 256, 512, 1024],
+        in_index=[0, 1, 2, 3],
+        channels=256,
+        text_channels=768,
+        num_classes=2,
+        num_mci=3,
+        num_bg_prompts=5,
+        use_bg_prior=True,
+        bg_loss_weight=0.6,
+        align_corners=False),
+    auxiliary_head=dict(
+        type='DMOLSHead', in_channels=1024, in_index=-1, channels=256, text_channels=768,
+        rec_tokens='all', loss_weight=0.1),
+    train_cfg=dict(),
+    test_cfg=dict(mode='whole'))
