@@ -49,3 +49,10 @@ model = dict(
                      num_mci=2, num_heads=4, ffn_ratio=2),
     auxiliary_head=dict(in_channels=192, channels=48, text_channels=64, num_heads=4,
                         ffn_ratio=2))
+max_iters = 1500
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.1, begin=0, end=50, by_epoch=False),
+    dict(type='PolyLR', eta_min=0.0, power=0.9, begin=50, end=max_iters, by_epoch=False),
+]
+train_cfg = dict(max_iters=max_iters, val_interval=500)
+default_hooks = dict(checkpoint=dict(interval=500))
