@@ -63,9 +63,32 @@ def test_config_builds(path, vocab):
         assert cfg.optim_wrapper.optimizer.lr == 1e-4
         assert cfg.optim_wrapper.optimizer.weight_decay == 0.01
         keys = cfg.optim_wrapper.paramwise_cfg.custom_keys
-        assert keys['backbone.vision'].lr_mult == keys['backbone.text'].lr_mult == 0.1
+        assert keys['backbone'].lr_mult == 0.1 and keys['backbone.fusions'].lr_mult == 1.0
+        pipelines = [cfg.train_dataloader.dataset.pipeline, cfg.test_dataloader.dataset.pipeline]
+        assert all(any(t.type == 'KeyPhraseMasker' for t in p) for p in pipelines)
         assert cfg.train_cfg.max_epochs == 50
         assert cfg.param_scheduler[0].power == 0.9 and cfg.param_scheduler[0].eta_min == 0
+
+
+def test_paper_lr_groups(tmp_path):
+    from mmengine.optim import build_optim_wrapper
+    from mmrrsis.models.backbones import BidirectionalExtractor  # noqa: F401
+    cfg = Config.fromfile(osp.join(REPO, 'configs', 'btdnet_tiny_synthetic.py'))
+    paper = Config.fromfile(osp.join(REPO, 'configs', 'btdnet_swinb_refsegrs.py'))
+    cfg.model.data_preprocessor.tokenizer = build_vocab(['a car'], str(tmp_path), 50)
+    model = MODELS.build(cfg.model)
+    wrapper = build_optim_wrapper(model, paper.optim_wrapper)
+    lrs = {}
+    for group in wrapper.optimizer.param_groups:
+        for param in group['params']:
+            lrs[id(param)] = group['lr']
+    named = dict(model.named_parameters())
+    by_prefix = {p: {lrs[id(v)] for k, v in named.items() if k.startswith(p)}
+                 for p in ('backbone.vision', 'backbone.text', 'backbone.fusions', 'decode_head',
+                           'auxiliary_head')}
+    assert by_prefix['backbone.vision'] == by_prefix['backbone.text'] == {1e-5}
+    assert by_prefix['backbone.fusions'] == by_prefix['decode_head'] == {1e-4}
+    assert by_prefix['auxiliary_head'] == {1e-4}
 
 
 def test_paper_recipe_values():

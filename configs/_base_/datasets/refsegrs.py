@@ -1,4 +1,5 @@
-# RefSegRS: 512x512 tif images; one sample per expression line.
+# RefSegRS: 512x512 tif images; one sample per expression line. The key-phrase masker marks the
+# object's name for models that use masked text (BTDNet); others ignore it.
 dataset_type = 'RefSegRSDataset'
 data_root = 'data/RefSegRS'
 crop_size = (512, 512)
@@ -6,12 +7,14 @@ train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadReferringAnnotations'),
     dict(type='Resize', scale=crop_size, keep_ratio=False),
+    dict(type='KeyPhraseMasker', backend='nltk'),
     dict(type='PackReferringInputs'),
 ]
 test_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='Resize', scale=crop_size, keep_ratio=False),
     dict(type='LoadReferringAnnotations'),
+    dict(type='KeyPhraseMasker', backend='nltk'),
     dict(type='PackReferringInputs'),
 ]
 train_dataloader = dict(

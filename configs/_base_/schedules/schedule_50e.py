@@ -3,9 +3,12 @@
 optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='AdamW', lr=1e-4, betas=(0.9, 0.999), weight_decay=0.01),
+    # The longest matching key wins: BTDNet's fusion modules (backbone.fusions) train at 1e-4
+    # although they sit inside the backbone.
     paramwise_cfg=dict(custom_keys={
         'backbone': dict(lr_mult=0.1),
         'text_encoder': dict(lr_mult=0.1),
+        'backbone.fusions': dict(lr_mult=1.0),
     }),
     clip_grad=None)
 param_scheduler = [
