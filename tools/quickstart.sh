@@ -9,7 +9,7 @@ WORK_DIR=${WORK_DIR:-work_dirs/quickstart}
 DATA=data/synthetic_refsegrs
 
 SECONDS=0
-python tools/dataset_converters/make_synthetic.py refsegrs "$DATA" --num-images 400 --size 128 --seed 0
+python tools/dataset_converters/make_synthetic.py refsegrs "$DATA" --num-images 2000 --size 128 --seed 0
 python tools/train.py "$CONFIG" --work-dir "$WORK_DIR"
 CKPT="$WORK_DIR/$(cat "$WORK_DIR/last_checkpoint" | xargs basename)"
 python tools/test.py "$CONFIG" "$CKPT" --work-dir "$WORK_DIR" --show-dir overlays \

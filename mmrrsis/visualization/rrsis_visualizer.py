@@ -4,6 +4,8 @@ from typing import Optional
 
 import mmcv
 import numpy as np
+import torch
+from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
 from mmseg.visualization import SegLocalVisualizer
 from PIL import Image, ImageDraw, ImageFont
@@ -22,6 +24,12 @@ def _sample_iou(data_sample: SegDataSample) -> Optional[float]:
     return float(np.logical_and(gt, pred).sum() / union) if union else 0.0
 
 
+def _target_only(sem_seg: PixelData) -> PixelData:
+    """Marks background as unlabelled so only the target is tinted and the image stays visible."""
+    data = sem_seg.data
+    return PixelData(data=torch.where(data == 1, data, torch.full_like(data, 255)))
+
+
 @VISUALIZERS.register_module()
 class RRSISLocalVisualizer(SegLocalVisualizer):
     """mmseg's ``SegLocalVisualizer`` for referring samples.
@@ -29,11 +37,13 @@ class RRSISLocalVisualizer(SegLocalVisualizer):
     Panels: ground truth | prediction (target in the palette's second colour), scaled up to
     at least ``min_panel_size`` pixels wide, above a caption with the expression and the
     sample's IoU. Arguments are those of :class:`mmseg.visualization.SegLocalVisualizer`,
-    plus ``min_panel_size`` (int, defaults to 256).
+    plus ``min_panel_size`` (int, defaults to 256); ``alpha`` defaults to 0.5 so the object
+    under the tint stays recognisable.
     """
 
-    def __init__(self, name: str = 'visualizer', min_panel_size: int = 256, **kwargs):
-        super().__init__(name=name, **kwargs)
+    def __init__(self, name: str = 'visualizer', min_panel_size: int = 256, alpha: float = 0.5,
+                 **kwargs):
+        super().__init__(name=name, alpha=alpha, **kwargs)
         self.min_panel_size = min_panel_size
 
     def draw_caption(self, image: np.ndarray, text: str) -> np.ndarray:
@@ -66,17 +76,20 @@ class RRSISLocalVisualizer(SegLocalVisualizer):
                        out_file: Optional[str] = None,
                        step: int = 0,
                        with_labels: Optional[bool] = False) -> None:
-        """Draws one sample; saved to ``out_file`` or sent to the visual backends."""
+        """Draws one sample; saved to ``out_file`` or sent to the visual backends.
+
+        The picture is also kept as the current image (``get_image()``).
+        """
         classes = self.dataset_meta.get('classes', ('background', 'target'))
         palette = self.dataset_meta.get('palette', [[0, 0, 0], [255, 64, 64]])
         panels = []
         if data_sample is not None:
             if draw_gt and 'gt_sem_seg' in data_sample:
-                panels.append(self._draw_sem_seg(image, data_sample.gt_sem_seg, classes,
-                                                 palette, with_labels))
+                panels.append(self._draw_sem_seg(image, _target_only(data_sample.gt_sem_seg),
+                                                 classes, palette, with_labels))
             if draw_pred and 'pred_sem_seg' in data_sample:
-                panels.append(self._draw_sem_seg(image, data_sample.pred_sem_seg, classes,
-                                                 palette, with_labels))
+                panels.append(self._draw_sem_seg(image, _target_only(data_sample.pred_sem_seg),
+                                                 classes, palette, with_labels))
         drawn = np.concatenate(panels, axis=1) if panels else image
         scale = max(1, int(np.ceil(self.min_panel_size / image.shape[1])))
         if scale > 1:
@@ -91,6 +104,7 @@ class RRSISLocalVisualizer(SegLocalVisualizer):
         if iou is not None:
             caption += f'   IoU {100 * iou:.1f}%   (left: ground truth, right: prediction)'
         drawn = self.draw_caption(drawn, caption)
+        self.set_image(drawn)
         if show:
             self.show(drawn, win_name=name, wait_time=wait_time)
         if out_file is not None:
