@@ -34,6 +34,7 @@ setup(
     extras_require={
         'tests': parse_requirements('tests.txt'),
         'lite': parse_requirements('mmcv.txt'),
+        'geo': parse_requirements('geo.txt'),
         'mmpretrain': parse_requirements('optional.txt'),
     },
     license='Apache License 2.0',

@@ -39,7 +39,7 @@ def trigger_visualization_hook(cfg, args):
     default_hooks = cfg.default_hooks
     if 'visualization' not in default_hooks:
         raise RuntimeError('--show/--show-dir need default_hooks.visualization '
-                           '(a SegVisualizationHook) in the config')
+                           '(e.g. RRSISVisualizationHook) in the config')
     hook = default_hooks['visualization']
     hook['draw'] = True
     if args.show:
