@@ -10,14 +10,16 @@ crop_size = (64, 64)
 vocab = 'data/synthetic_refsegrs/bert_vocab/vocab.txt'
 key_phrase = dict(type='KeyPhraseMasker', backend='lexicon')
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadReferringImage'),
     dict(type='LoadReferringAnnotations'),
     dict(type='Resize', scale=crop_size, keep_ratio=False),
+    # flips rewrite left/right (top/bottom) in the expression, so they stay true
+    dict(type='ReferringRandomFlip', prob=0.5, direction=['horizontal', 'vertical']),
     key_phrase,
     dict(type='PackReferringInputs'),
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadReferringImage'),
     dict(type='Resize', scale=crop_size, keep_ratio=False),
     dict(type='LoadReferringAnnotations'),
     key_phrase,

@@ -1,6 +1,6 @@
 """Makes the OpenMMLab stack usable on a pure-Python install; applied on ``import mmrrsis``.
 
-Two gaps are closed, and only when they exist:
+Three gaps are closed, and only when they exist:
 
 * ``mmcv._ext`` -- mmsegmentation 1.2.2 imports ``mmcv.ops`` at import time, which loads the
   compiled extension. With ``mmcv-lite`` that extension is absent, so a stand-in module is
@@ -9,13 +9,25 @@ Two gaps are closed, and only when they exist:
 * ``torch.load(weights_only=True)`` -- the default since torch 2.6. mmengine checkpoints store a
   ``HistoryBuffer`` and numpy scalars in their message hub, which the safe unpickler refuses.
   Exactly those globals are allow-listed; safe loading stays on.
+* Safe loading everywhere, with a clear refusal -- mmengine 0.10.7 loads URL checkpoints
+  (``load_from``/``init_cfg`` with http(s)://, torchvision://, open-mmlab://) through
+  ``torch.hub.load_state_dict_from_url``, whose ``weights_only`` defaults to False; its local
+  loader relies on torch's default. Both now load with ``weights_only=True``, and a file holding
+  objects outside the allow-list is refused by an :class:`UnsafeCheckpointError` that names the
+  file and says how to convert a trusted checkpoint, instead of torch's long message.
 """
 import importlib.machinery
 import importlib.util
+import os.path as osp
+import pickle
+import re
 import sys
 import types
 
-__all__ = ['MISSING_OP_HINT', 'apply_compat', 'mmcv_ext_is_stub', 'safe_checkpoint_globals']
+__all__ = [
+    'MISSING_OP_HINT', 'UnsafeCheckpointError', 'apply_compat', 'mmcv_ext_is_stub',
+    'safe_checkpoint_globals'
+]
 
 MISSING_OP_HINT = (
     'mmcv op "{name}" needs the compiled mmcv extension, but only mmcv-lite is installed. '
@@ -92,7 +104,62 @@ def _allow_mmengine_checkpoints():
         torch.serialization.add_safe_globals(safe_checkpoint_globals())
 
 
+class UnsafeCheckpointError(pickle.UnpicklingError):
+    """A checkpoint holds pickled objects that safe loading (``weights_only=True``) refuses."""
+
+
+CONVERT_CHECKPOINT_HINT = (
+    'If you trust the file, convert it once to plain tensors and load the converted file:\n'
+    '    python -c "import torch; c = torch.load(\'old.pth\', weights_only=False); '
+    'torch.save({\'state_dict\': c.get(\'state_dict\', c)}, \'clean.pth\')"')
+
+
+def _refuse_clearly(source: str, load):
+    """Calls ``load()``; turns torch's safe-unpickling failure into an UnsafeCheckpointError."""
+    try:
+        return load()
+    except UnsafeCheckpointError:
+        raise
+    except pickle.UnpicklingError as e:
+        found = (re.search(r'Unsupported global: GLOBAL (\S+)', str(e))
+                 or re.search(r'WeightsUnpickler error: ([^\n]+)', str(e)))
+        what = f' (first refused: {found.group(1)})' if found else ''
+        raise UnsafeCheckpointError(
+            f'checkpoint {source} contains pickled objects that are not on the safe-loading '
+            f'allow-list{what}; mmrrsis loads checkpoints with torch.load(weights_only=True) '
+            'because unpickling arbitrary objects can run code. ' + CONVERT_CHECKPOINT_HINT
+        ) from None
+
+
+def _install_safe_checkpoint_loaders():
+    from mmengine.runner import checkpoint as mmengine_checkpoint
+    if getattr(mmengine_checkpoint, '_mmrrsis_safe_loading', False):
+        return
+    import torch
+
+    def load_from_local(filename, map_location=None):
+        filename = osp.expanduser(filename)
+        if not osp.isfile(filename):
+            raise FileNotFoundError(f'checkpoint {filename} can not be found.')
+        return _refuse_clearly(
+            filename, lambda: torch.load(filename, map_location=map_location, weights_only=True))
+
+    url_loader = mmengine_checkpoint.load_url
+
+    def load_url(url, *args, **kwargs):
+        kwargs['weights_only'] = True
+        return _refuse_clearly(url, lambda: url_loader(url, *args, **kwargs))
+
+    # The local scheme is the fallback of every path; load_from_http and the model-zoo schemes
+    # call the module-level load_url.
+    mmengine_checkpoint.CheckpointLoader.register_scheme(prefixes='', loader=load_from_local,
+                                                         force=True)
+    mmengine_checkpoint.load_url = load_url
+    mmengine_checkpoint._mmrrsis_safe_loading = True
+
+
 def apply_compat():
-    """Applies both fixes; safe to call more than once."""
+    """Applies the three fixes; safe to call more than once."""
     _install_mmcv_ext_stub()
     _allow_mmengine_checkpoints()
+    _install_safe_checkpoint_loaders()

@@ -29,16 +29,18 @@ __all__ = [
 ]
 
 RUNNERS = Registry('runner', parent=MMSEG_RUNNERS)
-LOOPS = Registry('loop', parent=MMSEG_LOOPS)
+LOOPS = Registry('loop', parent=MMSEG_LOOPS, locations=['mmrrsis.engine'])
 HOOKS = Registry('hook', parent=MMSEG_HOOKS, locations=['mmrrsis.engine'])
 DATASETS = Registry('dataset', parent=MMSEG_DATASETS, locations=['mmrrsis.datasets'])
-DATA_SAMPLERS = Registry('data sampler', parent=MMSEG_DATA_SAMPLERS)
+DATA_SAMPLERS = Registry('data sampler', parent=MMSEG_DATA_SAMPLERS,
+                         locations=['mmrrsis.datasets'])
 TRANSFORMS = Registry('transform', parent=MMSEG_TRANSFORMS, locations=['mmrrsis.datasets.transforms'])
 MODELS = Registry('model', parent=MMSEG_MODELS, locations=['mmrrsis.models'])
 MODEL_WRAPPERS = Registry('model_wrapper', parent=MMSEG_MODEL_WRAPPERS)
 WEIGHT_INITIALIZERS = Registry('weight initializer', parent=MMSEG_WEIGHT_INITIALIZERS)
 OPTIMIZERS = Registry('optimizer', parent=MMSEG_OPTIMIZERS)
-OPTIM_WRAPPERS = Registry('optim_wrapper', parent=MMSEG_OPTIM_WRAPPERS)
+OPTIM_WRAPPERS = Registry('optim_wrapper', parent=MMSEG_OPTIM_WRAPPERS,
+                          locations=['mmrrsis.engine'])
 OPTIM_WRAPPER_CONSTRUCTORS = Registry('optimizer wrapper constructor',
                                       parent=MMSEG_OPTIM_WRAPPER_CONSTRUCTORS)
 PARAM_SCHEDULERS = Registry('parameter scheduler', parent=MMSEG_PARAM_SCHEDULERS)

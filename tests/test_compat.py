@@ -88,3 +88,76 @@ def test_unlisted_pickled_object_is_refused(tmp_path):
     torch.save({'state_dict': {}, 'payload': _Untrusted()}, path)
     with pytest.raises(pickle.UnpicklingError, match='weights_only'):
         torch.load(path, weights_only=True)
+
+
+class _WritesMarker:
+    """Unpickling this would create a file: proof that the payload never ran."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, 'w'))
+
+
+@pytest.fixture
+def unsafe_checkpoint(tmp_path):
+    marker = tmp_path / 'payload_ran'
+    path = tmp_path / 'old_style.pth'
+    torch.save({'state_dict': {'w': torch.ones(2)}, 'meta': {'x': _WritesMarker(marker)}}, path)
+    return path, marker
+
+
+def _assert_clear_refusal(message, source):
+    assert f'checkpoint {source} contains pickled objects' in message
+    assert 'allow-list' in message and 'first refused: io.open' in message
+    assert ("python -c \"import torch; c = torch.load('old.pth', weights_only=False); "
+            "torch.save({'state_dict': c.get('state_dict', c)}, 'clean.pth')\"") in message
+
+
+def test_mmengine_load_checkpoint_refuses_unlisted_objects_clearly(unsafe_checkpoint):
+    from mmengine.runner import load_checkpoint
+    path, marker = unsafe_checkpoint
+    with pytest.raises(compat.UnsafeCheckpointError) as err:
+        load_checkpoint(torch.nn.Linear(2, 1), str(path))
+    assert isinstance(err.value, pickle.UnpicklingError)  # existing handlers still catch it
+    _assert_clear_refusal(str(err.value), path)
+    assert not marker.exists()
+
+
+def test_url_checkpoints_load_safely(unsafe_checkpoint, tmp_path):
+    # mmengine loads http(s)/model-zoo checkpoints through torch.hub, whose weights_only
+    # defaults to False; compat forces True (file:// URLs take the same download path).
+    from mmengine.runner import checkpoint as mmengine_checkpoint
+    path, marker = unsafe_checkpoint
+    url = path.as_uri()
+    with pytest.raises(compat.UnsafeCheckpointError) as err:
+        mmengine_checkpoint.load_url(url, model_dir=str(tmp_path / 'cache'))
+    _assert_clear_refusal(str(err.value), url)
+    assert not marker.exists()
+    clean = tmp_path / 'clean.pth'
+    torch.save({'state_dict': {'w': torch.ones(2)}}, clean)
+    loaded = mmengine_checkpoint.load_url(clean.as_uri(), model_dir=str(tmp_path / 'cache'))
+    assert torch.equal(loaded['state_dict']['w'], torch.ones(2))
+
+
+def test_tools_test_refuses_unlisted_objects_clearly(unsafe_checkpoint, tmp_path):
+    import os
+    import os.path as osp
+
+    from mmrrsis.datasets.synthetic import make_refsegrs
+    repo = osp.dirname(osp.dirname(osp.abspath(__file__)))
+    path, marker = unsafe_checkpoint
+    data = str(tmp_path / 'data')
+    make_refsegrs(data, num_images=3, seed=0, size=48)
+    cmd = [sys.executable, 'tools/test.py', osp.join('configs', 'lgnet_tiny_synthetic.py'),
+           str(path), '--work-dir', str(tmp_path / 'work'), '--cfg-options',
+           f'test_dataloader.dataset.data_root={data}',
+           f'model.data_preprocessor.tokenizer={data}/bert_vocab/vocab.txt',
+           'test_dataloader.num_workers=0', 'test_dataloader.persistent_workers=False']
+    env = dict(os.environ, PYTHONPATH=repo, OMP_NUM_THREADS='1')
+    proc = subprocess.run(cmd, cwd=repo, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode != 0
+    assert f'mmrrsis.compat.UnsafeCheckpointError: checkpoint {path} ' in proc.stderr
+    _assert_clear_refusal(proc.stderr, path)
+    assert not marker.exists()

@@ -49,6 +49,12 @@ def check_files_exist(paths: Iterable[str], what: str, source: str) -> None:
         'Check the download, or run tools/dataset_converters/check_dataset.py for a full report.')
 
 
+def check_not_empty(data_list: list, what: str, source: str) -> None:
+    """Refuses a split without samples (an infinite sampler would spin on it forever)."""
+    if not data_list:
+        raise ValueError(f'{what}: {source} lists no sample for this split')
+
+
 def check_split(split: str, dataset: str, allowed=('train', 'val', 'test')) -> None:
     """Rejects unknown split names with the allowed ones in the message."""
     if split not in allowed:

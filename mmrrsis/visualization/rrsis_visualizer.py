@@ -80,8 +80,10 @@ class RRSISLocalVisualizer(SegLocalVisualizer):
 
         The picture is also kept as the current image (``get_image()``).
         """
-        classes = self.dataset_meta.get('classes', ('background', 'target'))
-        palette = self.dataset_meta.get('palette', [[0, 0, 0], [255, 64, 64]])
+        # dataset_meta is only set on the main process in multi-process runs
+        meta = self.dataset_meta or {}
+        classes = meta.get('classes', ('background', 'target'))
+        palette = meta.get('palette', [[0, 0, 0], [255, 64, 64]])
         panels = []
         if data_sample is not None:
             if draw_gt and 'gt_sem_seg' in data_sample:

@@ -87,7 +87,7 @@ def test_bad_arguments():
         KeyPhraseMasker(backend='spacy')
     with pytest.raises(ValueError, match='category names'):
         KeyPhraseMasker(backend='lexicon', categories=())
-    with pytest.raises(KeyError, match='expression'):
+    with pytest.raises(ValueError, match='expression'):
         KeyPhraseMasker(backend='lexicon')(dict(img_path='a.tif'))
 
 

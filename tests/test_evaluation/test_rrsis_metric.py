@@ -53,7 +53,9 @@ def test_hand_computed_values():
     assert metrics['Pr@0.5'] == pytest.approx(100 * 2 / 3)
     for key in ('Pr@0.6', 'Pr@0.7', 'Pr@0.8', 'Pr@0.9'):
         assert metrics[key] == pytest.approx(100 / 3)
-    assert list(metrics) == ['oIoU', 'mIoU', 'Pr@0.5', 'Pr@0.6', 'Pr@0.7', 'Pr@0.8', 'Pr@0.9']
+    assert list(metrics) == ['oIoU', 'mIoU', 'Pr@0.5', 'Pr@0.6', 'Pr@0.7', 'Pr@0.8', 'Pr@0.9',
+                             'num_samples']
+    assert metrics['num_samples'] == 3
     assert all(type(v) is float for v in metrics.values())
 
 

@@ -4,24 +4,26 @@ dataset_type = 'RefSegRSDataset'
 data_root = 'data/RefSegRS'
 crop_size = (512, 512)
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadReferringImage'),
     dict(type='LoadReferringAnnotations'),
     dict(type='Resize', scale=crop_size, keep_ratio=False),
     dict(type='KeyPhraseMasker', backend='nltk'),
     dict(type='PackReferringInputs'),
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadReferringImage'),
     dict(type='Resize', scale=crop_size, keep_ratio=False),
     dict(type='LoadReferringAnnotations'),
     dict(type='KeyPhraseMasker', backend='nltk'),
     dict(type='PackReferringInputs'),
 ]
+# The paper schedule is epoch based, so the train sampler must end each epoch (an
+# InfiniteSampler would make the first epoch endless); iteration-based configs override it.
 train_dataloader = dict(
     batch_size=2,
     num_workers=2,
     persistent_workers=True,
-    sampler=dict(type='InfiniteSampler', shuffle=True),
+    sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(type=dataset_type, data_root=data_root, split='train', pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=1,

@@ -8,7 +8,9 @@ param_scheduler = [
     dict(type='LinearLR', start_factor=0.1, begin=0, end=50, by_epoch=False),
     dict(type='PolyLR', eta_min=0.0, power=0.9, begin=50, end=max_iters, by_epoch=False),
 ]
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=400)
+# Resumes bit-exactly: restores the random generators and skips consumed samples by index
+# (with the ResumableInfiniteSampler of the synthetic dataset config).
+train_cfg = dict(type='ResumableIterBasedTrainLoop', max_iters=max_iters, val_interval=400)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 default_hooks = dict(
@@ -17,4 +19,4 @@ default_hooks = dict(
     param_scheduler=dict(type='ParamSchedulerHook'),
     checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=400, max_keep_ckpts=2),
     sampler_seed=dict(type='DistSamplerSeedHook'),
-    visualization=dict(type='SegVisualizationHook'))
+    visualization=dict(type='RRSISVisualizationHook', draw=True, num_val_samples=4))

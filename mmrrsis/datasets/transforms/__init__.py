@@ -1,9 +1,9 @@
 from .formatting import PackReferringInputs
 from .key_phrase_masker import DEFAULT_KEY_PHRASE_LEXICON, KeyPhraseMasker
-from .loading import LoadReferringAnnotations
+from .loading import LoadReferringAnnotations, LoadReferringImage
 from .referring_flip import ReferringRandomFlip, swap_direction_words
 
 __all__ = [
-    'LoadReferringAnnotations', 'PackReferringInputs', 'ReferringRandomFlip',
+    'LoadReferringAnnotations', 'LoadReferringImage', 'PackReferringInputs', 'ReferringRandomFlip',
     'swap_direction_words', 'KeyPhraseMasker', 'DEFAULT_KEY_PHRASE_LEXICON'
 ]

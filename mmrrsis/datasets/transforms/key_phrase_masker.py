@@ -145,7 +145,7 @@ class KeyPhraseMasker(BaseTransform):
         """Sets ``results['key_phrase_spans']`` from ``results['expression']``."""
         expression = results.get('expression')
         if expression is None:
-            raise KeyError(f'KeyPhraseMasker: sample {results.get("img_path")} has no '
+            raise ValueError(f'KeyPhraseMasker: sample {results.get("img_path")} has no '
                            '"expression"; load the annotations first')
         spans = self.find(str(expression))
         self.num_seen += 1

@@ -1,1 +1,3 @@
-__all__ = []
+from .rrsis_visualization_hook import RRSISVisualizationHook
+
+__all__ = ['RRSISVisualizationHook']

@@ -113,7 +113,10 @@ class RRSISMetric(BaseMetric):
 
         Returns:
             dict[str, float]: ``oIoU``, ``mIoU`` and ``Pr@<t>`` for each threshold t, in percent;
-            with ``per_category`` also ``oIoU/<name>`` and ``mIoU/<name>`` for every category seen.
+            with ``per_category`` also ``oIoU/<name>`` and ``mIoU/<name>`` for every category seen;
+            last ``num_samples``, the number of samples scored (each counted once, also when
+            several processes evaluate), a float like the others so that mmengine's JSON log
+            keeps it.
         """
         metrics: Dict[str, float] = OrderedDict()
         metrics['oIoU'], metrics['mIoU'] = self._overall_and_mean_iou(results)
@@ -123,6 +126,7 @@ class RRSISMetric(BaseMetric):
             metrics[f'Pr@{thr:g}'] = 100.0 * hits / len(ious) if ious else 0.0
         if self.per_category:
             metrics.update(self._per_category_metrics(results))
+        metrics['num_samples'] = float(len(results))
         return metrics
 
     def _intersect_and_union(self, pred: Tensor, gt: Tensor) -> Tuple[int, int]:

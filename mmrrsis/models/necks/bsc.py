@@ -12,6 +12,11 @@ from mmrrsis.registry import MODELS
 DIRECTIONS = ('l2v', 'v2l')
 
 
+def _at_least_float32(dtype: torch.dtype) -> torch.dtype:
+    """float32 for half/bfloat16 (AMP-safe softmax and norms), else ``dtype`` (float64 stays)."""
+    return torch.promote_types(dtype, torch.float32)
+
+
 class TokenInstanceNorm(nn.Module):
     """``nn.InstanceNorm1d(C, affine=True)`` over the tokens of each channel, real tokens only.
 
@@ -34,13 +39,14 @@ class TokenInstanceNorm(nn.Module):
     def forward(self, x: Tensor, mask: Tensor) -> Tensor:
         """Normalises (B, Nt, C) features with a (B, Nt) 0/1 mask; returns (B, Nt, C)."""
         dtype = x.dtype
-        x = x.float()
-        m = mask[..., None].float()
+        stats_dtype = _at_least_float32(dtype)
+        x = x.to(stats_dtype)
+        m = mask[..., None].to(stats_dtype)
         count = m.sum(1, keepdim=True).clamp(min=1)
         mean = (x * m).sum(1, keepdim=True) / count
         var = ((x - mean).square() * m).sum(1, keepdim=True) / count
         x = (x - mean) * torch.rsqrt(var + self.eps)
-        return (x * self.weight.float() + self.bias.float()).to(dtype)
+        return (x * self.weight.to(stats_dtype) + self.bias.to(stats_dtype)).to(dtype)
 
 
 @MODELS.register_module()
@@ -62,10 +68,15 @@ class BSC(BaseModule):
     convolution C_l -> D; those convolutions hold the parameters. The pixel side is never
     materialised, neither unfolded (r² x C per pixel) nor as φ_r(V) (D per pixel):
     φ_r(V)·ψ_r(L)_t is linear in V, so each token's ψ is folded into the weights first
-    (K_t = Σ_r w_r W_r^T ψ_r(L)_t, a C x r_max x r_max kernel) and A comes from one
-    per-sample convolution with Nt output channels, mathematically equal:
-    hw·C·Nt·r_max² multiply-adds instead of hw·C·D·Σr² (1/18 for Nt=20, D=256, r=1,3,5). Likewise ``softmax(A^T)·proj_v(V) = proj_v(softmax(A^T)·V)``
-    (rows sum to 1), so proj_v runs on Nt vectors, not hw.
+    (K_t = Σ_r w_r W_r^T ψ_r(L)_t, a C x r_max x r_max kernel) and A is the per-sample
+    convolution of V with the Nt kernels, mathematically equal: hw·C·Nt·r_max²
+    multiply-adds instead of hw·C·D·Σr² (1/18 for Nt=20, D=256, r=1,3,5). That
+    convolution runs as r_max matmuls (one per kernel row) whose outputs are shifted and
+    summed, so neither forward nor backward builds im2col columns; at stage 1 (B=2, 128²,
+    C=128) windows (1, 3, 5) then cost about the same peak memory as window (1,) alone
+    (``tools/analysis/benchmark_bsc.py``). Likewise
+    ``softmax(A^T)·proj_v(V) = proj_v(softmax(A^T)·V)`` (rows sum to 1), so proj_v runs on
+    Nt vectors, not hw.
 
     Choices the paper leaves open: padded tokens are zeroed before the token windows (they do
     not leak into neighbours), excluded from the token softmax, and get no update
@@ -146,26 +157,38 @@ class BSC(BaseModule):
         batch, channels, height, width = vis.shape
         num_tokens = text.shape[1]
         r_max = max(self.window_sizes)
+        pad = r_max // 2
         weights = self.window_logits.softmax(0) * self.embed_dims**-0.5
         text_t = text.transpose(1, 2)
-        kernel = vis.new_zeros(batch, num_tokens, channels, r_max, r_max)
+        # per token, a C-channel r_max x r_max kernel, laid out (row, column, channel)
+        kernel = vis.new_zeros(batch, num_tokens, r_max, r_max, channels)
         bias = 0
         for k, r in enumerate(self.window_sizes):
             # (B, Nt, D), already weighted: scaling D-vectors is cheaper than C*r*r kernels
             psi = self.text_windows[k](text_t).transpose(1, 2) * weights[k]
             conv = self.vis_windows[k]
             lo = (r_max - r) // 2
-            kernel[..., lo:lo + r, lo:lo + r] += (psi @ conv.weight.flatten(1)).view(
-                batch, num_tokens, channels, r, r)
+            kernel[:, :, lo:lo + r, lo:lo + r] += (
+                psi @ conv.weight.permute(0, 2, 3, 1).flatten(1)).view(
+                    batch, num_tokens, r, r, channels)
             bias = bias + psi @ conv.bias
-        # groups=B: every sample is correlated with its own Nt token kernels
-        affinity = F.conv2d(
-            vis.reshape(1, batch * channels, height, width),
-            kernel.reshape(batch * num_tokens, channels, r_max, r_max),
-            bias.reshape(batch * num_tokens),
-            padding=r_max // 2,
-            groups=batch)
-        return affinity.reshape(batch, num_tokens, height * width).transpose(1, 2)
+        # The convolution of V with the token kernels, one kernel row at a time: a matmul
+        # gives every column offset's response at every pixel, which is then shifted into
+        # place. F.conv2d's CPU backward would build im2col columns instead
+        # (C * r_max^2 * h * w per sample, 200 MiB at stage 1).
+        pixels = vis.flatten(2)
+        affinity = bias[..., None, None]
+        for dy in range(r_max):
+            rows = kernel[:, :, dy].reshape(batch, num_tokens * r_max, channels) @ pixels
+            rows = rows.view(batch, num_tokens, r_max, height, width)
+            for dx in range(r_max):
+                # out(y, x) = rows(y + oy, x + ox), zero outside (negative pad = crop)
+                oy, ox = dy - pad, dx - pad
+                shifted = rows[:, :, dx]
+                if oy or ox:
+                    shifted = F.pad(shifted, (-ox, ox, -oy, oy))
+                affinity = affinity + shifted
+        return affinity.flatten(2).transpose(1, 2)
 
     def forward(self, vis: Tensor, text: Tensor, text_mask: Tensor) -> Tuple[Tensor, Tensor]:
         """Correlates one stage's vision and text features.
@@ -184,7 +207,8 @@ class BSC(BaseModule):
                              f'text channels got {channels} / {text.shape[-1]}')
         valid = text_mask.to(torch.bool)
         text_real = text.masked_fill(~valid[..., None], 0)
-        logits = self.affinity(vis, text_real).float()
+        logits = self.affinity(vis, text_real)
+        logits = logits.to(_at_least_float32(logits.dtype))
         logits = logits.masked_fill(~valid[:, None, :], torch.finfo(logits.dtype).min)
 
         vis_out, text_out = vis, text

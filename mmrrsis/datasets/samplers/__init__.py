@@ -1,0 +1,3 @@
+from .resumable_infinite_sampler import ResumableInfiniteSampler
+
+__all__ = ['ResumableInfiniteSampler']

@@ -1,0 +1,105 @@
+"""Tiny BTDNet under CPU bfloat16 autocast (what ``tools/train.py --amp`` runs without a GPU)."""
+import copy
+import os.path as osp
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.structures import PixelData
+from mmseg.structures import SegDataSample
+
+from mmrrsis.datasets.synthetic import build_vocab
+from mmrrsis.datasets.transforms import KeyPhraseMasker
+from mmrrsis.models.necks import BSC
+from mmrrsis.registry import MODELS
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+EXPRESSIONS = ['the red vehicle at the top left', 'the large blue building on the right']
+
+
+@pytest.fixture(scope='module')
+def model_cfg(tmp_path_factory):
+    vocab = build_vocab(EXPRESSIONS, str(tmp_path_factory.mktemp('vocab')), vocab_size=200)
+    cfg = Config.fromfile(osp.join(REPO, 'configs', 'btdnet_tiny_synthetic.py'))
+    cfg.model.data_preprocessor.tokenizer = vocab
+    return cfg.model
+
+
+def build_open_model(model_cfg):
+    """Tiny BTDNet with the BSC gates opened, so the fusion's numerics reach the losses."""
+    torch.manual_seed(0)
+    model = MODELS.build(copy.deepcopy(model_cfg))
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, BSC):
+                module.gate_v[1].weight.fill_(1.0)
+                module.gate_l_norm.weight.fill_(1.0)
+    return model
+
+
+def batch(model):
+    gen = torch.Generator().manual_seed(0)
+    masker = KeyPhraseMasker(backend='lexicon')
+    inputs, samples = [], []
+    for k, expr in enumerate(EXPRESSIONS):
+        inputs.append(torch.randint(0, 256, (3, 64, 64), dtype=torch.uint8, generator=gen))
+        mask = torch.zeros(1, 64, 64, dtype=torch.long)
+        mask[:, 8 + 30 * k:30 + 30 * k, 10:40] = 1
+        sample = SegDataSample(metainfo=dict(
+            expression=expr, key_phrase_spans=masker(dict(expression=expr))['key_phrase_spans'],
+            img_shape=(64, 64), ori_shape=(64, 64), pad_shape=(64, 64)))
+        sample.gt_sem_seg = PixelData(data=mask)
+        samples.append(sample)
+    return model.data_preprocessor(dict(inputs=inputs, data_samples=samples), training=True)
+
+
+def losses_and_grads(model, data, autocast):
+    model.zero_grad(set_to_none=True)
+    with torch.autocast('cpu', dtype=torch.bfloat16, enabled=autocast):
+        losses = model.loss(data['inputs'], data['data_samples'])
+    loss = sum(v for k, v in losses.items() if 'loss' in k)
+    loss.backward()
+    grads = {name: p.grad for name, p in model.named_parameters() if p.grad is not None}
+    return {k: v.detach().float() for k, v in losses.items()}, grads
+
+
+def test_bf16_autocast_losses_and_grads_are_finite_and_close(model_cfg):
+    model = build_open_model(model_cfg).train()
+    data = batch(model)
+    ref_losses, ref_grads = losses_and_grads(model, data, autocast=False)
+    losses, grads = losses_and_grads(model, data, autocast=True)
+    assert set(losses) == {'decode.loss_fg', 'decode.loss_bg', 'decode.acc_seg', 'aux.loss_rec'}
+    for key, value in losses.items():
+        assert torch.isfinite(value), key
+        if 'loss' in key:
+            # bfloat16 keeps 8 bits of mantissa: same losses to a few percent
+            torch.testing.assert_close(value, ref_losses[key], rtol=0.05, atol=0.02)
+    assert set(grads) == set(ref_grads)
+    for name, grad in grads.items():
+        assert grad.dtype == torch.float32, name  # parameters and grads stay float32
+        assert torch.isfinite(grad).all(), name
+    # the fusion and the decoder are trained under autocast, not bypassed
+    for prefix in ('backbone.fusions.0.vis_windows', 'backbone.fusions.3.gate_l_fc',
+                   'decode_head.mci_layers.0.ms_attn', 'auxiliary_head.visual_step'):
+        assert any(name.startswith(prefix) and grads[name].abs().sum() > 0 for name in grads), \
+            prefix
+
+
+def test_bsc_softmax_survives_bf16_extremes():
+    """Large affinities and padded tokens: the float32 softmax keeps BSC finite in bf16."""
+    torch.manual_seed(0)
+    bsc = BSC(16, 24, embed_dims=8)
+    with torch.no_grad():
+        bsc.gate_v[1].weight.fill_(1.0)
+        bsc.gate_l_norm.weight.fill_(1.0)
+    vis = 30 * torch.randn(2, 16, 6, 7)
+    text = 30 * torch.randn(2, 5, 24)
+    mask = torch.ones(2, 5, dtype=torch.long)
+    mask[0, 2:] = 0
+    vis.requires_grad_(True)
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        vis_out, text_out = bsc(vis, text, mask)
+    assert torch.isfinite(vis_out).all() and torch.isfinite(text_out).all()
+    (vis_out.float().square().mean() + text_out.float().square().mean()).backward()
+    assert torch.isfinite(vis.grad).all()
+    assert all(torch.isfinite(p.grad).all() for p in bsc.parameters() if p.grad is not None)

@@ -1,0 +1,384 @@
+"""Cost of a referring model over its bare encoders: training step, inference, peak memory.
+
+Builds, in one process and offline (random weights, a local WordPiece vocab, no downloads):
+
+* ``bare``: the config's vision backbone and text encoder with a trivial head, a 1x1 conv
+  per visual level summed at the finest scale plus a linear map of the mean text feature.
+  Every Swin and BERT parameter is on the loss path, so its step is "forward + backward of
+  both encoders + optimizer" -- the reference the spec's "Performance context" quotes.
+  For BTDNet's ``BidirectionalExtractor`` the encoders are its ``vision`` and ``text``
+  dicts; for a config with a plain backbone, ``backbone`` and ``text_encoder``.
+* the config's model, once per ``--ms-attn`` value when given (T-BTD's MCI attention).
+
+Each model gets the config's optimizer wrapper (AdamW with the paper's lr groups, or
+``AmpOptimWrapper`` with ``--amp``). The same preprocessed batch (``--batch`` copies of a
+``--size`` image and one expression, tokenized once) is fed to every model. One training
+step is what ``model.train_step`` does after the data preprocessor: forward with losses,
+backward, optimizer step, gradients set to None. Inference is ``mode='predict'`` in eval mode
+without gradients (D-MOLS skipped, logits resized and arg-maxed). The models run interleaved,
+``--warmup`` untimed then ``--iters`` timed steps each, and the medians are compared, so
+slow-downs from other jobs on a shared machine hit all models alike; the load average is
+printed with the figures.
+
+Memory, per model and mode, consistent with ``benchmark_bsc.py``:
+
+* ``state``: parameters, buffers and optimizer state (allocated before a step; gradients
+  are None between steps);
+* ``peak extra``: the largest amount allocated during one step beyond ``state`` (activations,
+  workspaces, gradients). On CPU the running sum of ``torch.profiler`` memory events
+  (``profile_memory=True``, every c10 CPU allocation and free in time order); on CUDA
+  ``max_memory_allocated`` after ``reset_peak_memory_stats`` minus the allocation before;
+* ``peak`` = state + peak extra.
+
+``--profile`` also prints, for the config's model(s), the operators taking the most time in
+one training step (``torch.profiler``) and the forward time of each component.
+
+Example (Swin-B + BERT-base, 512x512, batch 1; a bare step takes ~5 s on 2 CPU cores)::
+
+    python tools/analysis/benchmark.py configs/btdnet_swinb_refsegrs.py --device cpu \\
+        --ms-attn sdpa deformable --iters 3
+"""
+import argparse
+import copy
+import os
+import os.path as osp
+import statistics
+import sys
+import tempfile
+import time
+from contextlib import nullcontext
+from typing import Callable, Dict, List
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+
+import mmrrsis  # noqa: E402,F401  (first: makes mmseg importable with mmcv-lite)
+import torch  # noqa: E402
+from mmengine.config import Config, ConfigDict  # noqa: E402
+from mmengine.logging import MMLogger  # noqa: E402
+from mmengine.optim import build_optim_wrapper  # noqa: E402
+from mmengine.structures import PixelData  # noqa: E402
+from mmseg.models.utils import resize  # noqa: E402
+from mmseg.structures import SegDataSample  # noqa: E402
+from torch import Tensor, nn  # noqa: E402
+from torch.profiler import ProfilerActivity, profile, record_function  # noqa: E402
+
+from mmrrsis.datasets.synthetic import build_vocab  # noqa: E402
+from mmrrsis.datasets.transforms import KeyPhraseMasker  # noqa: E402
+from mmrrsis.models.decode_heads.base_referring_head import \
+    BaseReferringDecodeHead  # noqa: E402
+from mmrrsis.registry import MODELS  # noqa: E402
+from mmrrsis.utils import adapt_cfg_to_machine, register_all_modules  # noqa: E402
+
+EXPRESSION = 'the white vehicle parked on the left of the road'
+
+
+@MODELS.register_module(name='BenchmarkBareHead', force=True)
+class BenchmarkBareHead(BaseReferringDecodeHead):
+    """The trivial head of the ``bare`` model: per-level 1x1 convs summed, plus a text bias.
+
+    Args:
+        in_channels (list[int]): Channels of the visual levels.
+        text_channels (int): Width of the text features. Defaults to 768.
+        **kwargs: :class:`BaseDecodeHead` arguments.
+    """
+
+    def __init__(self, in_channels: List[int], text_channels: int = 768, **kwargs):
+        super().__init__(in_channels, channels=1, input_transform='multiple_select', **kwargs)
+        delattr(self, 'conv_seg')
+        self.level_convs = nn.ModuleList(nn.Conv2d(c, self.out_channels, 1) for c in in_channels)
+        self.text_fc = nn.Linear(text_channels, self.out_channels)
+
+    def forward(self, inputs: List[Tensor], text_feats: Dict[str, Tensor]) -> Tensor:
+        feats = self._transform_inputs(inputs)
+        size = feats[0].shape[2:]
+        logits = sum(resize(conv(x), size=size, mode='bilinear', align_corners=False)
+                     for conv, x in zip(self.level_convs, feats))
+        mask = text_feats['mask'][..., None].to(text_feats['feats'].dtype)
+        text = (text_feats['feats'] * mask).sum(1) / mask.sum(1).clamp(min=1)
+        return logits + self.text_fc(text)[..., None, None]
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description='Referring model vs bare encoders: time and '
+                                     'memory of a training step and of inference')
+    parser.add_argument('config')
+    parser.add_argument('--device', default='cpu', choices=['cpu', 'cuda'])
+    parser.add_argument('--iters', type=int, default=3, help='timed steps per model and mode')
+    parser.add_argument('--warmup', type=int, default=1, help='untimed steps first')
+    parser.add_argument('--size', type=int, default=512, help='input side')
+    parser.add_argument('--batch', type=int, default=1)
+    parser.add_argument('--ms-attn', nargs='+', choices=['sdpa', 'deformable'],
+                        help='measure the config\'s model once per T-BTD ms_attn value '
+                        '(default: as configured)')
+    parser.add_argument('--amp', action='store_true',
+                        help='mixed precision as tools/train.py --amp (bfloat16 on CPU)')
+    parser.add_argument('--modes', nargs='+', default=['train', 'infer'],
+                        choices=['train', 'infer'])
+    parser.add_argument('--no-memory', action='store_true', help='skip the memory runs')
+    parser.add_argument('--profile', action='store_true',
+                        help='print where the time of a training step goes')
+    parser.add_argument('--threads', type=int, default=None)
+    return parser.parse_args()
+
+
+def offline(node):
+    """Random weights, no downloads: BERT from its config, every Pretrained init dropped."""
+    if isinstance(node, dict):
+        if node.get('type') == 'BertTextEncoder':
+            node['pretrained'] = False
+        if isinstance(node.get('init_cfg'), dict) and node['init_cfg'].get('type') == 'Pretrained':
+            node['init_cfg'] = None
+        for value in node.values():
+            offline(value)
+    elif isinstance(node, (list, tuple)):
+        for value in node:
+            offline(value)
+    return node
+
+
+def bare_model_cfg(model_cfg) -> dict:
+    """The config's encoders with :class:`BenchmarkBareHead`."""
+    backbone = model_cfg.backbone
+    if backbone.type == 'BidirectionalExtractor':
+        vision, text = backbone.vision, backbone.text
+    elif 'text_encoder' in model_cfg:
+        vision, text = backbone, model_cfg.text_encoder
+    else:
+        raise ValueError(f'{backbone.type}: cannot tell the vision backbone and the text '
+                         'encoder apart to build the bare model')
+    vision = copy.deepcopy(vision)
+    channels = [vision.embed_dims * 2**i for i in range(len(vision.depths))]
+    text_channels = model_cfg.decode_head.get('text_channels', 768)
+    return ConfigDict(
+        type='ReferringEncoderDecoder',
+        data_preprocessor=copy.deepcopy(model_cfg.data_preprocessor),
+        backbone=vision,
+        text_encoder=copy.deepcopy(text),
+        decode_head=dict(type='BenchmarkBareHead', in_channels=channels,
+                         in_index=list(range(len(channels))), text_channels=text_channels,
+                         num_classes=2, align_corners=False, init_cfg=None),
+        train_cfg=dict(),
+        test_cfg=dict(mode='whole'))
+
+
+def make_batch(size: int, batch: int) -> dict:
+    gen = torch.Generator().manual_seed(0)
+    spans = KeyPhraseMasker(backend='lexicon')(dict(expression=EXPRESSION))['key_phrase_spans']
+    inputs, samples = [], []
+    for _ in range(batch):
+        inputs.append(torch.randint(0, 256, (3, size, size), dtype=torch.uint8, generator=gen))
+        mask = torch.zeros(1, size, size, dtype=torch.long)
+        mask[:, size // 4:size // 2, size // 8:size // 3] = 1
+        sample = SegDataSample(metainfo=dict(
+            expression=EXPRESSION, key_phrase_spans=spans, img_shape=(size, size),
+            ori_shape=(size, size), pad_shape=(size, size)))
+        sample.gt_sem_seg = PixelData(data=mask)
+        samples.append(sample)
+    return dict(inputs=inputs, data_samples=samples)
+
+
+def state_bytes(model: nn.Module, optim_wrapper) -> int:
+    tensors = list(model.parameters()) + list(model.buffers())
+    for state in optim_wrapper.optimizer.state.values():
+        tensors += [v for v in state.values() if torch.is_tensor(v)]
+    seen, total = set(), 0
+    for tensor in tensors:
+        key = tensor.untyped_storage().data_ptr()
+        if key not in seen:
+            seen.add(key)
+            total += tensor.untyped_storage().nbytes()
+    return total
+
+
+def peak_extra_bytes(step: Callable[[], None], device: str) -> int:
+    if device == 'cuda':
+        torch.cuda.synchronize()
+        before = torch.cuda.memory_allocated()
+        torch.cuda.reset_peak_memory_stats()
+        step()
+        torch.cuda.synchronize()
+        return torch.cuda.max_memory_allocated() - before
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        step()
+    events = [e for e in prof.profiler.kineto_results.events() if e.name() == '[memory]']
+    current = peak = 0
+    for event in sorted(events, key=lambda e: e.start_ns()):
+        current += event.nbytes()
+        peak = max(peak, current)
+    return peak
+
+
+def timed(step: Callable[[], None], device: str) -> float:
+    if device == 'cuda':
+        torch.cuda.synchronize()
+    start = time.perf_counter()
+    step()
+    if device == 'cuda':
+        torch.cuda.synchronize()
+    return time.perf_counter() - start
+
+
+class Runner:
+    """One model, its optimizer wrapper and its preprocessed batches."""
+
+    def __init__(self, name: str, model_cfg: dict, optim_cfg: dict, batch: dict, device: str,
+                 amp: bool):
+        torch.manual_seed(0)
+        self.name = name
+        self.device = device
+        self.amp = amp
+        self.model = MODELS.build(model_cfg).to(device)
+        self.model.init_weights()
+        self.optim_wrapper = build_optim_wrapper(self.model, copy.deepcopy(optim_cfg))
+        self.train_data = self.model.data_preprocessor(copy.deepcopy(batch), training=True)
+        self.test_data = self.model.data_preprocessor(copy.deepcopy(batch), training=False)
+        self.num_params = sum(p.numel() for p in self.model.parameters())
+
+    def train_step(self) -> None:
+        self.model.train()
+        with self.optim_wrapper.optim_context(self.model):
+            losses = self.model(self.train_data['inputs'], self.train_data['data_samples'],
+                                mode='loss')
+        loss, _ = self.model.parse_losses(losses)
+        self.optim_wrapper.update_params(loss)
+
+    def infer_step(self) -> None:
+        self.model.eval()
+        context = torch.autocast(self.device, dtype=getattr(self.optim_wrapper, 'cast_dtype', None)) \
+            if self.amp else nullcontext()
+        with torch.no_grad(), context:
+            self.model(self.test_data['inputs'], self.test_data['data_samples'], mode='predict')
+
+    def step(self, mode: str) -> Callable[[], None]:
+        return self.train_step if mode == 'train' else self.infer_step
+
+
+def label_components(model: nn.Module) -> List:
+    """Wraps the forward of the model's parts in profiler ranges named after the part."""
+    names = {
+        'SwinBlock': 'fwd: swin blocks', 'PatchMerging': 'fwd: swin patch merging',
+        'BertLayer': 'fwd: bert layers', 'BSC': 'fwd: bsc', 'MCILayer': 'fwd: tbtd mci',
+        'TBTDHead': 'fwd: tbtd head (all)', 'DMOLSHead': 'fwd: dmols head',
+        'SDPAttention': None, 'MSDeformAttention': None, 'BenchmarkBareHead': 'fwd: bare head'
+    }
+    handles = []
+    for module_name, module in model.named_modules():
+        cls = type(module).__name__
+        label = names.get(cls, '')
+        if cls in ('SDPAttention', 'MSDeformAttention') and module_name.endswith('ms_attn'):
+            label = f'fwd: tbtd mci ms_attn ({cls})'
+        if not label:
+            continue
+
+        def pre(mod, args, label=label):
+            mod._bench_range = record_function(label)
+            mod._bench_range.__enter__()
+
+        def post(mod, args, output):
+            mod._bench_range.__exit__(None, None, None)
+
+        handles += [module.register_forward_pre_hook(pre), module.register_forward_hook(post)]
+    return handles
+
+
+def print_profile(runner: Runner) -> None:
+    handles = label_components(runner.model)
+    try:
+        with profile(activities=[ProfilerActivity.CPU]) as prof:
+            runner.train_step()
+    finally:
+        for handle in handles:
+            handle.remove()
+    averages = prof.key_averages()
+    total = sum(e.self_cpu_time_total for e in averages) / 1e3
+    print(f'\n== {runner.name}: one training step under torch.profiler, {total:.0f} ms of CPU '
+          'time (profiler overhead included)')
+    print('forward time by component (CPU total, ms):')
+    for event in sorted((e for e in averages if e.key.startswith('fwd: ')),
+                        key=lambda e: -e.cpu_time_total):
+        print(f'  {event.key:42s} {event.cpu_time_total / 1e3:9.1f}  ({event.count} calls)')
+    print(averages.table(sort_by='self_cpu_time_total', row_limit=20, max_name_column_width=60))
+
+
+def main():
+    args = parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if args.device == 'cuda' and not torch.cuda.is_available():
+        raise SystemExit('--device cuda: no CUDA device is visible')
+    register_all_modules()
+    # quiet: no per-parameter init and lr-group reports
+    MMLogger.get_instance('mmrrsis_benchmark', log_level='WARNING')
+    cfg = Config.fromfile(args.config)
+    cfg = adapt_cfg_to_machine(cfg, amp=args.amp)
+    if args.amp and args.device == 'cpu':
+        cfg.optim_wrapper.pop('loss_scale', None)
+        cfg.optim_wrapper.dtype = 'bfloat16'
+    model_cfg = offline(copy.deepcopy(cfg.model))
+    vocab_dir = tempfile.mkdtemp(prefix='mmrrsis_bench_vocab_')
+    model_cfg.data_preprocessor.tokenizer = build_vocab([EXPRESSION], vocab_dir, 100)
+    model_cfg.data_preprocessor.size = (args.size, args.size)
+
+    variants = {'bare': bare_model_cfg(model_cfg)}
+    if args.ms_attn:
+        for ms_attn in args.ms_attn:
+            variant = copy.deepcopy(model_cfg)
+            variant.decode_head.ms_attn = ms_attn
+            variants[f'model[{ms_attn}]'] = variant
+    else:
+        variants[f'model[{model_cfg.decode_head.get("ms_attn", "default")}]'] = model_cfg
+    batch = make_batch(args.size, args.batch)
+    runners = [Runner(name, variant, cfg.optim_wrapper, batch, args.device, args.amp)
+               for name, variant in variants.items()]
+
+    print(f'config {args.config}; {args.batch} x {args.size}x{args.size}, '
+          f'{model_cfg.data_preprocessor.get("max_length", 20)} tokens; device {args.device}, '
+          f'torch {torch.__version__}, {torch.get_num_threads()} threads'
+          f'{", AMP " + str(runners[0].optim_wrapper.cast_dtype) if args.amp else ""}')
+    for runner in runners:
+        print(f'  {runner.name:18s} {runner.num_params / 1e6:7.1f} M parameters')
+
+    for mode in args.modes:
+        times: Dict[str, List[float]] = {r.name: [] for r in runners}
+        for _ in range(args.warmup):
+            for runner in runners:
+                runner.step(mode)()
+        load_before = os.getloadavg()[0]
+        for _ in range(args.iters):
+            for runner in runners:
+                times[runner.name].append(timed(runner.step(mode), args.device))
+        load_after = os.getloadavg()[0]
+        medians = {name: statistics.median(ts) for name, ts in times.items()}
+        memory = {}
+        if not args.no_memory:
+            for runner in runners:
+                extra = peak_extra_bytes(runner.step(mode), args.device)
+                memory[runner.name] = (state_bytes(runner.model, runner.optim_wrapper), extra)
+        base = medians['bare']
+        what = 'training step (fwd + bwd + optimizer)' if mode == 'train' else \
+            'inference (predict, no grad)'
+        print(f'\n{what}: median of {args.iters} interleaved runs, load average '
+              f'{load_before:.2f} -> {load_after:.2f}')
+        header = f'  {"model":18s} {"median s":>9s} {"runs s":>22s} {"x bare":>7s}'
+        if memory:
+            header += f' {"state GiB":>10s} {"peak extra GiB":>15s} {"peak GiB":>9s} ' \
+                      f'{"x bare (extra / peak)":>22s}'
+        print(header)
+        for runner in runners:
+            name = runner.name
+            runs = ' '.join(f'{t:.2f}' for t in times[name])
+            line = f'  {name:18s} {medians[name]:9.2f} {runs:>22s} {medians[name] / base:7.2f}'
+            if memory:
+                state, extra = memory[name]
+                base_state, base_extra = memory['bare']
+                line += (f' {state / 2**30:10.2f} {extra / 2**30:15.2f} '
+                         f'{(state + extra) / 2**30:9.2f} '
+                         f'{extra / base_extra:>10.2f} / {(state + extra) / (base_state + base_extra):.2f}')
+            print(line)
+    if args.profile:
+        for runner in runners[1:]:
+            print_profile(runner)
+
+
+if __name__ == '__main__':
+    main()
