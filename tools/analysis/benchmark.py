@@ -47,7 +47,7 @@ import sys
 import tempfile
 import time
 from contextlib import nullcontext
-from typing import Callable, Dict, List
+from typing import Callable, Dict, List, Tuple
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
@@ -208,14 +208,15 @@ def peak_extra_bytes(step: Callable[[], None], device: str) -> int:
     return peak
 
 
-def timed(step: Callable[[], None], device: str) -> float:
+def timed(step: Callable[[], None], device: str) -> Tuple[float, float]:
+    """Wall and process CPU seconds of one ``step``."""
     if device == 'cuda':
         torch.cuda.synchronize()
-    start = time.perf_counter()
+    wall, cpu = time.perf_counter(), time.process_time()
     step()
     if device == 'cuda':
         torch.cuda.synchronize()
-    return time.perf_counter() - start
+    return time.perf_counter() - wall, time.process_time() - cpu
 
 
 class Runner:

@@ -6,11 +6,70 @@ from typing import List, Optional, Tuple
 import torch
 import torch.nn.functional as F
 from mmcv.cnn.bricks.transformer import FFN
-from mmcv.ops.multi_scale_deform_attn import (MultiScaleDeformableAttnFunction,
-                                              multi_scale_deformable_attn_pytorch)
+from mmcv.ops.multi_scale_deform_attn import MultiScaleDeformableAttnFunction
 from torch import Tensor, nn
 
 from mmrrsis.compat import mmcv_ext_is_stub
+
+
+def multi_scale_deformable_attn_bag(value: Tensor, spatial_shapes: List[Tuple[int, int]],
+                                    sampling_locations: Tensor,
+                                    attention_weights: Tensor) -> Tensor:
+    """Multi-scale deformable attention core in pure PyTorch, as one ``F.embedding_bag``.
+
+    Same maths as mmcv's ``multi_scale_deformable_attn_pytorch`` (bilinear sampling with
+    zero padding, ``align_corners=False``, weighted sum over levels and points), and the same
+    gradients. Instead of one ``grid_sample`` per level followed by a product with the
+    attention weights over a stacked (B·heads, C/heads, Nq, levels·points) tensor, every
+    output row is the weighted sum of the 4 bilinear corners of its levels·points samples:
+    one ``embedding_bag`` whose per-sample weights are bilinear weight × attention weight.
+    Nothing of size Nq·levels·points·C is materialised, and forward + backward run about
+    twice as fast on a CPU as the grid_sample version.
+
+    Args:
+        value (Tensor): (B, ΣHW, heads, C/heads) values, levels flattened in order.
+        spatial_shapes (list[tuple[int, int]]): (h, w) of each level.
+        sampling_locations (Tensor): (B, Nq, heads, levels, points, 2) normalised (x, y).
+        attention_weights (Tensor): (B, Nq, heads, levels, points), summing to 1 per head.
+
+    Returns:
+        Tensor: (B, Nq, heads · C/heads) sampled and weighted values.
+    """
+    batch, num_value, num_heads, channels = value.shape
+    num_query, num_levels = sampling_locations.shape[1], sampling_locations.shape[3]
+    device = value.device
+    shapes = torch.tensor(spatial_shapes, dtype=torch.long, device=device)
+    starts = torch.cat((shapes.new_zeros(1), shapes.prod(1).cumsum(0)[:-1]))
+    heights = shapes[:, 0].view(num_levels, 1)
+    widths = shapes[:, 1].view(num_levels, 1)
+    # pixel coordinates of align_corners=False sampling
+    x = sampling_locations[..., 0] * widths - 0.5
+    y = sampling_locations[..., 1] * heights - 0.5
+    x0, y0 = x.floor(), y.floor()
+    fx, fy = x - x0, y - y0
+    x0, y0 = x0.long(), y0.long()
+    # row of value.reshape(-1, C/heads) = (b * ΣHW + level start + pixel) * heads + head
+    base = torch.arange(batch, device=device).view(batch, 1, 1, 1, 1) * num_value + \
+        starts.view(num_levels, 1)
+    heads = torch.arange(num_heads, device=device).view(num_heads, 1, 1)
+    indices, weights = [], []
+    for dy in (0, 1):
+        rows = y0 + dy
+        weight_y = fy if dy else 1 - fy
+        for dx in (0, 1):
+            cols = x0 + dx
+            weight = (fx if dx else 1 - fx) * weight_y * attention_weights
+            inside = (cols >= 0) & (cols < widths) & (rows >= 0) & (rows < heights)
+            pixel = rows.clamp(min=0).minimum(heights - 1) * widths + \
+                cols.clamp(min=0).minimum(widths - 1)
+            indices.append((base + pixel) * num_heads + heads)
+            weights.append(weight * inside)  # zero padding: outside corners weigh 0
+    bag = num_levels * sampling_locations.shape[4] * 4
+    indices = torch.stack(indices, -1).view(-1, bag)
+    weights = torch.stack(weights, -1).view(-1, bag).to(value.dtype)
+    out = F.embedding_bag(indices, value.reshape(-1, channels), per_sample_weights=weights,
+                          mode='sum')
+    return out.view(batch, num_query, num_heads * channels)
 
 
 class SDPAttention(nn.Module):
@@ -150,7 +209,8 @@ class MSDeformAttention(nn.Module):
     Each query samples ``num_points`` bilinear points per level and head around its reference
     point, at learned offsets, and mixes them with learned softmax weights: O(N·levels·points)
     instead of self-attention's O(N^2). On CUDA with a compiled mmcv the mmcv kernel runs;
-    otherwise (CPU, or mmcv-lite) mmcv's pure-PyTorch ``grid_sample`` version does.
+    otherwise (CPU, or mmcv-lite) :func:`multi_scale_deformable_attn_bag`, the pure-PyTorch
+    equivalent of mmcv's ``grid_sample`` version, does.
     Initialisation follows Deformable DETR (offsets fan out per head, uniform weights).
 
     Args:
@@ -229,5 +289,5 @@ class MSDeformAttention(nn.Module):
             out = MultiScaleDeformableAttnFunction.apply(value, shapes, starts, locations,
                                                          weights, 64)
         else:
-            out = multi_scale_deformable_attn_pytorch(value, spatial_shapes, locations, weights)
+            out = multi_scale_deformable_attn_bag(value, spatial_shapes, locations, weights)
         return self.dropout(self.out_proj(out))

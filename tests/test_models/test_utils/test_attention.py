@@ -107,3 +107,28 @@ def test_deformable_attention_multi_level_shape_and_level_check():
     assert out.shape == (2, 20, 16)
     with pytest.raises(ValueError, match='levels'):
         attn(torch.randn(2, 16, 16), value[:, :16], torch.rand(1, 16, 2), [(4, 4)])
+
+
+def test_deformable_bag_core_equals_mmcv_grid_sample_version():
+    """Values and gradients equal mmcv's pure-PyTorch core, samples outside the map included."""
+    from mmcv.ops.multi_scale_deform_attn import multi_scale_deformable_attn_pytorch
+
+    from mmrrsis.models.utils.attention import multi_scale_deformable_attn_bag
+    torch.manual_seed(0)
+    shapes = [(6, 5), (3, 3), (2, 1)]
+    batch, heads, channels, levels, points, queries = 2, 3, 4, 3, 2, 7
+    value = torch.randn(batch, sum(h * w for h, w in shapes), heads, channels,
+                        dtype=torch.float64, requires_grad=True)
+    # some samples fall outside [0, 1]: zero padding must match
+    locations = (torch.rand(batch, queries, heads, levels, points, 2, dtype=torch.float64)
+                 * 1.4 - 0.2).requires_grad_(True)
+    weights = torch.rand(batch, queries, heads, levels, points, dtype=torch.float64)
+    weights = (weights / weights.sum((-1, -2), keepdim=True)).requires_grad_(True)
+    grad_out = torch.randn(batch, queries, heads * channels, dtype=torch.float64)
+    results = []
+    for core in (multi_scale_deformable_attn_bag, multi_scale_deformable_attn_pytorch):
+        out = core(value, shapes, locations, weights)
+        results.append([out] + list(torch.autograd.grad(out, (value, locations, weights),
+                                                        grad_out)))
+    for got, expected in zip(*results):
+        torch.testing.assert_close(got, expected, atol=1e-10, rtol=1e-8)
