@@ -28,6 +28,17 @@ class _NotAllowed:
     pass
 
 
+def _assert_same_up_to_ties(mask, result, margin=1e-3):
+    """Batched and single runs round differently: masks may differ only where fg ≈ bg."""
+    expected = pred_mask(result)
+    assert mask.shape == expected.shape
+    logits = result.seg_logits.data
+    ties = ((logits[1] - logits[0]).abs() < margin).numpy()
+    differ = mask != expected
+    assert not (differ & ~ties).any(), f'{differ.sum()} pixels differ, not all at fg/bg ties'
+    assert differ.mean() < 1e-3
+
+
 def test_init_model_loads_weights_and_dataset_meta(tiny_model, tiny_checkpoint):
     saved = torch.load(tiny_checkpoint['checkpoint'], weights_only=True)['state_dict']
     state = tiny_model.state_dict()
@@ -116,7 +127,7 @@ def test_inferencer_batches_and_writes_files(tiny_checkpoint, tiny_model, tmp_pa
     expected = inference_model(tiny_model, [(i['img'], i['expression']) if isinstance(i, dict)
                                             else i for i in inputs])
     for mask, result in zip(out['predictions'], expected):
-        np.testing.assert_array_equal(mask, pred_mask(result))
+        _assert_same_up_to_ties(mask, result)
     assert sorted(os.listdir(tmp_path / 'out' / 'vis')) == [
         '000000_a.png', '000001_array.png', '000002_a.png']
     assert sorted(os.listdir(tmp_path / 'out' / 'pred')) == [
@@ -124,4 +135,4 @@ def test_inferencer_batches_and_writes_files(tiny_checkpoint, tiny_model, tmp_pa
     written = mmcv.imread(osp.join(tmp_path, 'out', 'pred', '000000_a_mask.png'), 'grayscale')
     np.testing.assert_array_equal(written, out['predictions'][0] * 255)
     single = inferencer((path, 'the red vehicle'))
-    np.testing.assert_array_equal(single['predictions'], out['predictions'][0])
+    _assert_same_up_to_ties(single['predictions'], expected[0])

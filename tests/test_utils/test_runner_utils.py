@@ -1,3 +1,4 @@
+"""--amp and the distributed backend adapt to the machine (GPU or not)."""
 import pytest
 import torch
 from mmengine.config import Config

@@ -10,15 +10,21 @@ Builds, in one process and offline (random weights, a local WordPiece vocab, no 
   dicts; for a config with a plain backbone, ``backbone`` and ``text_encoder``.
 * the config's model, once per ``--ms-attn`` value when given (T-BTD's MCI attention).
 
-Each model gets the config's optimizer wrapper (AdamW with the paper's lr groups, or
-``AmpOptimWrapper`` with ``--amp``). The same preprocessed batch (``--batch`` copies of a
-``--size`` image and one expression, tokenized once) is fed to every model. One training
-step is what ``model.train_step`` does after the data preprocessor: forward with losses,
-backward, optimizer step, gradients set to None. Inference is ``mode='predict'`` in eval mode
-without gradients (D-MOLS skipped, logits resized and arg-maxed). The models run interleaved,
-``--warmup`` untimed then ``--iters`` timed steps each, and the medians are compared, so
-slow-downs from other jobs on a shared machine hit all models alike; the load average is
-printed with the figures.
+Each model gets the config's optimizer wrapper (AdamW with the paper's lr groups; with
+``--amp`` mmengine's ``AmpOptimWrapper`` on CUDA, ``CPUAmpOptimWrapper`` -- bfloat16 autocast --
+on a CPU). The same preprocessed batch (``--batch`` copies of a ``--size`` image and one
+expression, tokenized once) is fed to every model. One training step is what
+``model.train_step`` does after the data preprocessor: forward with losses, backward,
+optimizer step, gradients set to None. Inference is ``mode='predict'`` in eval mode without
+gradients (D-MOLS skipped, logits resized and arg-maxed).
+
+Timing: the models run interleaved, ``--warmup`` untimed then ``--iters`` timed steps each,
+so slow-downs from other jobs on a shared machine hit all models alike. Per model the wall
+times of the runs, their median and minimum, and the median process CPU time (user + system,
+all threads) are printed, each with its ratio to ``bare``, and the load average. On a
+machine shared with other jobs, ``--threads 1`` gives the steadiest figures: the CPU time of
+a single-threaded run hardly depends on the other jobs, while several threads of one step
+wait on each other whenever one of them is preempted.
 
 Memory, per model and mode, consistent with ``benchmark_bsc.py``:
 
@@ -33,10 +39,11 @@ Memory, per model and mode, consistent with ``benchmark_bsc.py``:
 ``--profile`` also prints, for the config's model(s), the operators taking the most time in
 one training step (``torch.profiler``) and the forward time of each component.
 
-Example (Swin-B + BERT-base, 512x512, batch 1; a bare step takes ~5 s on 2 CPU cores)::
+Example (Swin-B + BERT-base, 512x512, batch 1: about 10-15 s per bare step on one core of
+the development machine; ~15 min for the whole run)::
 
-    python tools/analysis/benchmark.py configs/btdnet_swinb_refsegrs.py --device cpu \\
-        --ms-attn sdpa deformable --iters 3
+    python tools/analysis/benchmark.py configs/btdnet_swinb_refsegrs.py --device cpu \
+        --threads 1 --ms-attn deformable sdpa --iters 3
 """
 import argparse
 import copy
@@ -67,7 +74,7 @@ from mmrrsis.datasets.transforms import KeyPhraseMasker  # noqa: E402
 from mmrrsis.models.decode_heads.base_referring_head import \
     BaseReferringDecodeHead  # noqa: E402
 from mmrrsis.registry import MODELS  # noqa: E402
-from mmrrsis.utils import adapt_cfg_to_machine, register_all_modules  # noqa: E402
+from mmrrsis.utils import register_all_modules  # noqa: E402
 
 EXPRESSION = 'the white vehicle parked on the left of the road'
 
@@ -117,7 +124,8 @@ def parse_args():
     parser.add_argument('--no-memory', action='store_true', help='skip the memory runs')
     parser.add_argument('--profile', action='store_true',
                         help='print where the time of a training step goes')
-    parser.add_argument('--threads', type=int, default=None)
+    parser.add_argument('--threads', type=int, default=None,
+                        help='torch CPU threads (default: torch\'s choice)')
     return parser.parse_args()
 
 
@@ -245,7 +253,8 @@ class Runner:
 
     def infer_step(self) -> None:
         self.model.eval()
-        context = torch.autocast(self.device, dtype=getattr(self.optim_wrapper, 'cast_dtype', None)) \
+        # the training wrapper's autocast, as mmengine's test loop with fp16=True would do
+        context = torch.autocast(self.device, dtype=self.optim_wrapper.cast_dtype) \
             if self.amp else nullcontext()
         with torch.no_grad(), context:
             self.model(self.test_data['inputs'], self.test_data['data_samples'], mode='predict')
@@ -311,10 +320,13 @@ def main():
     # quiet: no per-parameter init and lr-group reports
     MMLogger.get_instance('mmrrsis_benchmark', log_level='WARNING')
     cfg = Config.fromfile(args.config)
-    cfg = adapt_cfg_to_machine(cfg, amp=args.amp)
-    if args.amp and args.device == 'cpu':
-        cfg.optim_wrapper.pop('loss_scale', None)
-        cfg.optim_wrapper.dtype = 'bfloat16'
+    if args.amp:
+        cfg.optim_wrapper.type = 'AmpOptimWrapper' if args.device == 'cuda' else \
+            'CPUAmpOptimWrapper'
+        if args.device == 'cuda':
+            cfg.optim_wrapper.loss_scale = 'dynamic'
+        else:
+            cfg.optim_wrapper.dtype = 'bfloat16'
     model_cfg = offline(copy.deepcopy(cfg.model))
     vocab_dir = tempfile.mkdtemp(prefix='mmrrsis_bench_vocab_')
     model_cfg.data_preprocessor.tokenizer = build_vocab([EXPRESSION], vocab_dir, 100)
@@ -340,7 +352,7 @@ def main():
         print(f'  {runner.name:18s} {runner.num_params / 1e6:7.1f} M parameters')
 
     for mode in args.modes:
-        times: Dict[str, List[float]] = {r.name: [] for r in runners}
+        times: Dict[str, List[Tuple[float, float]]] = {r.name: [] for r in runners}
         for _ in range(args.warmup):
             for runner in runners:
                 runner.step(mode)()
@@ -349,33 +361,35 @@ def main():
             for runner in runners:
                 times[runner.name].append(timed(runner.step(mode), args.device))
         load_after = os.getloadavg()[0]
-        medians = {name: statistics.median(ts) for name, ts in times.items()}
-        memory = {}
-        if not args.no_memory:
-            for runner in runners:
-                extra = peak_extra_bytes(runner.step(mode), args.device)
-                memory[runner.name] = (state_bytes(runner.model, runner.optim_wrapper), extra)
-        base = medians['bare']
+        wall = {name: statistics.median(t[0] for t in ts) for name, ts in times.items()}
+        best = {name: min(t[0] for t in ts) for name, ts in times.items()}
+        cpu = {name: statistics.median(t[1] for t in ts) for name, ts in times.items()}
         what = 'training step (fwd + bwd + optimizer)' if mode == 'train' else \
             'inference (predict, no grad)'
-        print(f'\n{what}: median of {args.iters} interleaved runs, load average '
+        print(f'\n{what}: {args.iters} interleaved runs per model, load average '
               f'{load_before:.2f} -> {load_after:.2f}')
-        header = f'  {"model":18s} {"median s":>9s} {"runs s":>22s} {"x bare":>7s}'
-        if memory:
-            header += f' {"state GiB":>10s} {"peak extra GiB":>15s} {"peak GiB":>9s} ' \
-                      f'{"x bare (extra / peak)":>22s}'
-        print(header)
+        print(f'  {"model":18s} {"wall s: runs":>24s} {"median":>7s} {"x bare":>7s} '
+              f'{"min":>6s} {"x bare":>7s} {"CPU s":>7s} {"x bare":>7s}')
         for runner in runners:
             name = runner.name
-            runs = ' '.join(f'{t:.2f}' for t in times[name])
-            line = f'  {name:18s} {medians[name]:9.2f} {runs:>22s} {medians[name] / base:7.2f}'
-            if memory:
-                state, extra = memory[name]
-                base_state, base_extra = memory['bare']
-                line += (f' {state / 2**30:10.2f} {extra / 2**30:15.2f} '
-                         f'{(state + extra) / 2**30:9.2f} '
-                         f'{extra / base_extra:>10.2f} / {(state + extra) / (base_state + base_extra):.2f}')
-            print(line)
+            runs = ' '.join(f'{t[0]:.2f}' for t in times[name])
+            print(f'  {name:18s} {runs:>24s} {wall[name]:7.2f} {wall[name] / wall["bare"]:7.2f} '
+                  f'{best[name]:6.2f} {best[name] / best["bare"]:7.2f} {cpu[name]:7.2f} '
+                  f'{cpu[name] / cpu["bare"]:7.2f}')
+        if args.no_memory:
+            continue
+        memory = {}
+        for runner in runners:
+            extra = peak_extra_bytes(runner.step(mode), args.device)
+            memory[runner.name] = (state_bytes(runner.model, runner.optim_wrapper), extra)
+        base_state, base_extra = memory['bare']
+        print(f'  {"memory":18s} {"state GiB":>10s} {"peak extra GiB":>15s} {"peak GiB":>9s} '
+              f'{"x bare: extra":>14s} {"peak":>6s}')
+        for runner in runners:
+            state, extra = memory[runner.name]
+            print(f'  {runner.name:18s} {state / 2**30:10.2f} {extra / 2**30:15.2f} '
+                  f'{(state + extra) / 2**30:9.2f} {extra / base_extra:14.2f} '
+                  f'{(state + extra) / (base_state + base_extra):6.2f}')
     if args.profile:
         for runner in runners[1:]:
             print_profile(runner)

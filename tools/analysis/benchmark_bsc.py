@@ -23,13 +23,17 @@ op workspaces and the gradients of inputs and parameters (set to None beforehand
   ``TorchDispatchMode`` level would not see; ``tracemalloc`` and RSS are blind to, or blurred
   by, torch's allocator and the other threads of the process.
 
-Time is the median of ``--repeats`` forward + backward passes per variant, the variants
-interleaved in one process, without the profiler (it adds overhead). On a shared machine,
-read the ratios rather than the absolute times; the load average is printed.
+Time is the median of ``--repeats`` forward + backward passes per variant (wall and process
+CPU time), the variants interleaved in one process, without the profiler (it adds overhead).
+On a shared machine read the ratios rather than the absolute times (the load average is
+printed), and prefer ``--threads 1``: threads of one op wait on each other whenever one is
+preempted. The CPU peaks differ slightly between one and several threads (oneDNN
+convolutions, with their own workspaces, replace the native ones when torch has more than
+one thread).
 
 Example::
 
-    python tools/analysis/benchmark_bsc.py --device cpu
+    python tools/analysis/benchmark_bsc.py --device cpu --threads 1
 """
 import argparse
 import os
@@ -37,7 +41,7 @@ import os.path as osp
 import statistics
 import sys
 import time
-from typing import Callable, Dict
+from typing import Callable, Dict, Tuple
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
@@ -140,14 +144,15 @@ def peak_extra_bytes(step: Callable[[], None], device: str) -> int:
     return peak
 
 
-def timed(step: Callable[[], None], device: str) -> float:
+def timed(step: Callable[[], None], device: str) -> Tuple[float, float]:
+    """Wall and process CPU seconds of one ``step``."""
     if device == 'cuda':
         torch.cuda.synchronize()
-    start = time.perf_counter()
+    wall, cpu = time.perf_counter(), time.process_time()
     step()
     if device == 'cuda':
         torch.cuda.synchronize()
-    return time.perf_counter() - start
+    return time.perf_counter() - wall, time.process_time() - cpu
 
 
 def main():
@@ -185,18 +190,20 @@ def main():
     for _ in range(args.repeats):
         for name, step in steps.items():
             times[name].append(timed(step, device))
-    medians = {name: statistics.median(ts) for name, ts in times.items()}
+    medians = {name: statistics.median(t[0] for t in ts) for name, ts in times.items()}
+    cpu = {name: statistics.median(t[1] for t in ts) for name, ts in times.items()}
 
-    print(f'{"variant":16s} {"peak extra MiB":>15s} {"fwd+bwd ms (median)":>20s}')
+    print(f'{"variant":16s} {"peak extra MiB":>15s} {"fwd+bwd wall ms":>16s} {"CPU ms":>8s} '
+          '(medians)')
     for name in steps:
-        print(f'{name:16s} {peaks[name] / 2**20:15.1f} {medians[name] * 1e3:20.1f}')
+        print(f'{name:16s} {peaks[name] / 2**20:15.1f} {medians[name] * 1e3:16.1f} '
+              f'{cpu[name] * 1e3:8.1f}')
     multi, single, unfold = peaks['bsc (1,3,5)'], peaks['bsc (1,)'], peaks['unfold (1,3,5)']
     print(f'memory: bsc (1,3,5) / bsc (1,) = {multi / single:.2f} (target <= 1.5); '
           f'unfold (1,3,5) / bsc (1,3,5) = {unfold / multi:.2f} (target >= 3)')
     print(f'time:   bsc (1,3,5) / bsc (1,) = '
           f'{medians["bsc (1,3,5)"] / medians["bsc (1,)"]:.2f}; unfold (1,3,5) / bsc (1,3,5) '
-          f'= {medians["unfold (1,3,5)"] / medians["bsc (1,3,5)"]:.2f}')
-
+          f'= {medians["unfold (1,3,5)"] / medians["bsc (1,3,5)"]:.2f} (wall)')
 
 if __name__ == '__main__':
     main()

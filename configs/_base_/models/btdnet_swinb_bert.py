@@ -43,6 +43,10 @@ model = dict(
         text_channels=768,
         num_classes=2,
         num_mci=3,
+        # multi-scale deformable attention among MCI's levels, linear in ΣHW (5376 tokens at
+        # 512x512); exact 'sdpa' self-attention, quadratic, adds about 0.4x of a bare
+        # Swin-B + BERT step to training and to inference (tools/analysis/benchmark.py, CPU)
+        ms_attn='deformable',
         num_bg_prompts=5,
         use_bg_prior=True,
         bg_loss_weight=0.6,

@@ -160,17 +160,16 @@ class BSC(BaseModule):
         pad = r_max // 2
         weights = self.window_logits.softmax(0) * self.embed_dims**-0.5
         text_t = text.transpose(1, 2)
-        # per token, a C-channel r_max x r_max kernel, laid out (row, column, channel)
-        kernel = vis.new_zeros(batch, num_tokens, r_max, r_max, channels)
+        # per token, a C-channel r_max x r_max kernel (the Conv2d weight layout, no copy)
+        kernel = vis.new_zeros(batch, num_tokens, channels, r_max, r_max)
         bias = 0
         for k, r in enumerate(self.window_sizes):
             # (B, Nt, D), already weighted: scaling D-vectors is cheaper than C*r*r kernels
             psi = self.text_windows[k](text_t).transpose(1, 2) * weights[k]
             conv = self.vis_windows[k]
             lo = (r_max - r) // 2
-            kernel[:, :, lo:lo + r, lo:lo + r] += (
-                psi @ conv.weight.permute(0, 2, 3, 1).flatten(1)).view(
-                    batch, num_tokens, r, r, channels)
+            kernel[..., lo:lo + r, lo:lo + r] += (psi @ conv.weight.flatten(1)).view(
+                batch, num_tokens, channels, r, r)
             bias = bias + psi @ conv.bias
         # The convolution of V with the token kernels, one kernel row at a time: a matmul
         # gives every column offset's response at every pixel, which is then shifted into
@@ -179,8 +178,8 @@ class BSC(BaseModule):
         pixels = vis.flatten(2)
         affinity = bias[..., None, None]
         for dy in range(r_max):
-            rows = kernel[:, :, dy].reshape(batch, num_tokens * r_max, channels) @ pixels
-            rows = rows.view(batch, num_tokens, r_max, height, width)
+            taps = kernel[..., dy, :].transpose(2, 3).reshape(batch, num_tokens * r_max, channels)
+            rows = (taps @ pixels).view(batch, num_tokens, r_max, height, width)
             for dx in range(r_max):
                 # out(y, x) = rows(y + oy, x + ox), zero outside (negative pad = crop)
                 oy, ox = dy - pad, dx - pad

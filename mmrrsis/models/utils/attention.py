@@ -36,36 +36,36 @@ def multi_scale_deformable_attn_bag(value: Tensor, spatial_shapes: List[Tuple[in
         Tensor: (B, Nq, heads · C/heads) sampled and weighted values.
     """
     batch, num_value, num_heads, channels = value.shape
-    num_query, num_levels = sampling_locations.shape[1], sampling_locations.shape[3]
+    num_query, num_levels, num_points = (sampling_locations.shape[i] for i in (1, 3, 4))
     device = value.device
-    shapes = torch.tensor(spatial_shapes, dtype=torch.long, device=device)
-    starts = torch.cat((shapes.new_zeros(1), shapes.prod(1).cumsum(0)[:-1]))
-    heights = shapes[:, 0].view(num_levels, 1)
-    widths = shapes[:, 1].view(num_levels, 1)
-    # pixel coordinates of align_corners=False sampling
-    x = sampling_locations[..., 0] * widths - 0.5
-    y = sampling_locations[..., 1] * heights - 0.5
-    x0, y0 = x.floor(), y.floor()
-    fx, fy = x - x0, y - y0
-    x0, y0 = x0.long(), y0.long()
-    # row of value.reshape(-1, C/heads) = (b * ΣHW + level start + pixel) * heads + head
-    base = torch.arange(batch, device=device).view(batch, 1, 1, 1, 1) * num_value + \
-        starts.view(num_levels, 1)
-    heads = torch.arange(num_heads, device=device).view(num_heads, 1, 1)
+    # row of value.reshape(-1, C/heads) = (b * ΣHW + pixel) * heads + head
+    offsets = torch.arange(batch, device=device).view(batch, 1, 1, 1, 1) * \
+        (num_value * num_heads) + torch.arange(num_heads, device=device).view(num_heads, 1, 1)
     indices, weights = [], []
-    for dy in (0, 1):
-        rows = y0 + dy
-        weight_y = fy if dy else 1 - fy
-        for dx in (0, 1):
-            cols = x0 + dx
-            weight = (fx if dx else 1 - fx) * weight_y * attention_weights
-            inside = (cols >= 0) & (cols < widths) & (rows >= 0) & (rows < heights)
-            pixel = rows.clamp(min=0).minimum(heights - 1) * widths + \
-                cols.clamp(min=0).minimum(widths - 1)
-            indices.append((base + pixel) * num_heads + heads)
-            weights.append(weight * inside)  # zero padding: outside corners weigh 0
-    bag = num_levels * sampling_locations.shape[4] * 4
-    indices = torch.stack(indices, -1).view(-1, bag)
+    start = 0
+    for level, (height, width) in enumerate(spatial_shapes):
+        # pixel coordinates of align_corners=False sampling
+        x = sampling_locations[:, :, :, level, :, 0] * width - 0.5
+        y = sampling_locations[:, :, :, level, :, 1] * height - 0.5
+        x0, y0 = x.floor(), y.floor()
+        fx, fy = x - x0, y - y0
+        level_weights = attention_weights[:, :, :, level]
+        # bilinear weights of the left/right columns and top/bottom rows, 0 outside the map
+        # (zero padding); the attention weight is folded into the rows'
+        col_weights = ((1 - fx) * ((x0 >= 0) & (x0 <= width - 1)),
+                       fx * ((x0 >= -1) & (x0 <= width - 2)))
+        row_weights = ((1 - fy) * ((y0 >= 0) & (y0 <= height - 1)) * level_weights,
+                       fy * ((y0 >= -1) & (y0 <= height - 2)) * level_weights)
+        cols = (x0.clamp(0, width - 1).long(), (x0 + 1).clamp(0, width - 1).long())
+        rows = (y0.clamp(0, height - 1).long() * width + start,
+                (y0 + 1).clamp(0, height - 1).long() * width + start)
+        for row, row_weight in zip(rows, row_weights):
+            for col, col_weight in zip(cols, col_weights):
+                indices.append((row + col) * num_heads)
+                weights.append(row_weight * col_weight)
+        start += height * width
+    bag = num_levels * num_points * 4
+    indices = (torch.stack(indices, -1) + offsets).view(-1, bag)
     weights = torch.stack(weights, -1).view(-1, bag).to(value.dtype)
     out = F.embedding_bag(indices, value.reshape(-1, channels), per_sample_weights=weights,
                           mode='sum')

@@ -1,3 +1,4 @@
+"""CPU mixed precision: the forward runs under bfloat16 autocast, parameters stay float32."""
 import pytest
 import torch
 from mmengine.optim import build_optim_wrapper
@@ -27,6 +28,6 @@ def test_forward_runs_under_bf16_autocast_and_steps():
 
 
 def test_refuses_float16():
+    optimizer = torch.optim.SGD(nn.Linear(2, 2).parameters(), lr=0.1)
     with pytest.raises(ValueError, match='bfloat16'):
-        CPUAmpOptimWrapper(dtype='float16', optimizer=torch.optim.SGD(nn.Linear(2, 2).parameters(),
-                                                                       lr=0.1))
+        CPUAmpOptimWrapper(dtype='float16', optimizer=optimizer)
