@@ -52,7 +52,6 @@ import os.path as osp
 import statistics
 import sys
 import tempfile
-import time
 from contextlib import nullcontext
 from typing import Callable, Dict, List, Tuple
 
@@ -75,6 +74,7 @@ from mmrrsis.models.decode_heads.base_referring_head import \
     BaseReferringDecodeHead  # noqa: E402
 from mmrrsis.registry import MODELS  # noqa: E402
 from mmrrsis.utils import register_all_modules  # noqa: E402
+from mmrrsis.utils.profiling import peak_extra_bytes, timed  # noqa: E402
 
 EXPRESSION = 'the white vehicle parked on the left of the road'
 
@@ -198,33 +198,6 @@ def state_bytes(model: nn.Module, optim_wrapper) -> int:
     return total
 
 
-def peak_extra_bytes(step: Callable[[], None], device: str) -> int:
-    if device == 'cuda':
-        torch.cuda.synchronize()
-        before = torch.cuda.memory_allocated()
-        torch.cuda.reset_peak_memory_stats()
-        step()
-        torch.cuda.synchronize()
-        return torch.cuda.max_memory_allocated() - before
-    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
-        step()
-    events = [e for e in prof.profiler.kineto_results.events() if e.name() == '[memory]']
-    current = peak = 0
-    for event in sorted(events, key=lambda e: e.start_ns()):
-        current += event.nbytes()
-        peak = max(peak, current)
-    return peak
-
-
-def timed(step: Callable[[], None], device: str) -> Tuple[float, float]:
-    """Wall and process CPU seconds of one ``step``."""
-    if device == 'cuda':
-        torch.cuda.synchronize()
-    wall, cpu = time.perf_counter(), time.process_time()
-    step()
-    if device == 'cuda':
-        torch.cuda.synchronize()
-    return time.perf_counter() - wall, time.process_time() - cpu
 
 
 class Runner:

@@ -40,17 +40,16 @@ import os
 import os.path as osp
 import statistics
 import sys
-import time
-from typing import Callable, Dict, Tuple
+from typing import Callable, Dict
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
-from torch import Tensor, nn  # noqa: E402
-from torch.profiler import ProfilerActivity, profile  # noqa: E402
+from torch import Tensor  # noqa: E402
 
 from mmrrsis.models.necks import BSC  # noqa: E402
+from mmrrsis.utils.profiling import peak_extra_bytes, timed  # noqa: E402
 
 
 class UnfoldBSC(BSC):
@@ -125,34 +124,6 @@ def step_fn(module: BSC, inputs) -> Callable[[], None]:
     return step
 
 
-def peak_extra_bytes(step: Callable[[], None], device: str) -> int:
-    """Peak bytes allocated during ``step`` beyond those live before it (see module doc)."""
-    if device == 'cuda':
-        torch.cuda.synchronize()
-        before = torch.cuda.memory_allocated()
-        torch.cuda.reset_peak_memory_stats()
-        step()
-        torch.cuda.synchronize()
-        return torch.cuda.max_memory_allocated() - before
-    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
-        step()
-    events = [e for e in prof.profiler.kineto_results.events() if e.name() == '[memory]']
-    current = peak = 0
-    for event in sorted(events, key=lambda e: e.start_ns()):
-        current += event.nbytes()
-        peak = max(peak, current)
-    return peak
-
-
-def timed(step: Callable[[], None], device: str) -> Tuple[float, float]:
-    """Wall and process CPU seconds of one ``step``."""
-    if device == 'cuda':
-        torch.cuda.synchronize()
-    wall, cpu = time.perf_counter(), time.process_time()
-    step()
-    if device == 'cuda':
-        torch.cuda.synchronize()
-    return time.perf_counter() - wall, time.process_time() - cpu
 
 
 def main():
