@@ -11,6 +11,7 @@ Example (CPU, a few minutes per run)::
         --num-images 600 --iters 1500
 """
 import argparse
+import json
 import os
 import os.path as osp
 import random
@@ -29,7 +30,7 @@ from mmrrsis.datasets.synthetic import make_refsegrs  # noqa: E402
 from mmrrsis.utils import adapt_cfg_to_machine, register_all_modules  # noqa: E402
 
 
-def parse_args():
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Text-dependence check of a referring model')
     parser.add_argument('config', help='a config for synthetic RefSegRS-format data')
     parser.add_argument('--work-dir', default='work_dirs/text_dependence')
@@ -44,7 +45,8 @@ def parse_args():
     parser.add_argument('--only', choices=['true', 'shuffled'], default=None,
                         help='run one of the two trainings (e.g. to check the first before '
                         'paying for the second); the data are the same for a given seed')
-    return parser.parse_args()
+    parser.add_argument('--out', default=None, help='also write the results to this JSON file')
+    return parser.parse_args(argv)
 
 
 def shuffle_expressions(src: str, dst: str, seed: int) -> None:
@@ -85,6 +87,9 @@ def run(config: str, data_root: str, work_dir: str, iters: int, seed: int,
     cfg.model.data_preprocessor.tokenizer = osp.join(data_root, 'bert_vocab', 'vocab.txt')
     cfg.train_cfg.max_iters = iters
     cfg.train_cfg.val_interval = iters
+    if len(cfg.param_scheduler) > 1:  # a warm-up first: at most a tenth of a short run
+        warmup = min(cfg.param_scheduler[0].end, max(1, iters // 10))
+        cfg.param_scheduler[0].end = cfg.param_scheduler[-1].begin = warmup
     cfg.param_scheduler[-1].end = iters
     cfg.default_hooks.checkpoint.interval = iters
     cfg.test_evaluator = dict(type='RRSISMetric')
@@ -96,11 +101,11 @@ def run(config: str, data_root: str, work_dir: str, iters: int, seed: int,
     runner.train()
     train_time = time.time() - start
     metrics = runner.test()
-    return dict(metrics, train_seconds=train_time)
+    return dict({k: float(v) for k, v in metrics.items()}, train_seconds=train_time)
 
 
-def main():
-    args = parse_args()
+def main(argv=None) -> dict:
+    args = parse_args(argv)
     register_all_modules(init_default_scope=False)
     data = osp.join(args.work_dir, 'data')
     shuffled = osp.join(args.work_dir, 'data_shuffled')
@@ -117,7 +122,14 @@ def main():
           f'{args.size} px, input {args.input_size or "as configured"}')
     for name, res in results.items():
         print(f'  {name:22s} test mIoU {res["mIoU"]:6.2f}  oIoU {res["oIoU"]:6.2f}  '
-              f'Pr@0.5 {res["Pr@0.5"]:6.2f}  Pr@0.9 {res["Pr@0.9"]:6.2f}  train time {res["train_seconds"]:7.1f} s')
+              f'Pr@0.5 {res["Pr@0.5"]:6.2f}  Pr@0.9 {res["Pr@0.9"]:6.2f}  '
+              f'train time {res["train_seconds"]:7.1f} s')
+    if args.out:
+        with open(args.out, 'w') as f:
+            json.dump(dict(config=args.config, iters=args.iters, num_images=args.num_images,
+                           size=args.size, input_size=args.input_size, results=results),
+                      f, indent=1)
+    return results
 
 
 if __name__ == '__main__':
