@@ -5,10 +5,13 @@ found through its expression: once with the true expressions, once with the expr
 shuffled across samples (train, val and test files alike). A model that uses the text scores
 high in the first run and near the "pick one of the same-category objects" level in the second.
 
-Example (CPU, a few minutes per run)::
+Example, the run behind the figures in the README (tiny BTDNet, 4,000 synthetic images of
+128 px seen at 128 px, 4,000 iterations of batch 8; about 37 min per training on 2 CPU cores)::
 
     python tools/analysis/text_dependence.py configs/btdnet_tiny_synthetic.py \
-        --num-images 600 --iters 1500
+        --num-images 4000 --size 128 --input-size 128 --iters 4000
+
+Measured here: test mIoU 85.95 with the true expressions, 14.92 with shuffled ones.
 """
 import argparse
 import json
