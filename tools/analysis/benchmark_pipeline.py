@@ -57,13 +57,22 @@ def parse_args():
     parser.add_argument('--breakdown', action='store_true', help='time every transform')
     parser.add_argument('--device', default='cpu', choices=['cpu', 'cuda'],
                         help='where tokenize puts its tensors')
+    parser.add_argument('--flip', action='store_true',
+                        help='add a ReferringRandomFlip (prob 0.5, horizontal/vertical, '
+                        'rewriting the expression) after Resize, as the synthetic configs do')
     return parser.parse_args()
 
 
-def build_dataset(cfg: Config, split: str, data_root: str):
+def build_dataset(cfg: Config, split: str, data_root: str, flip: bool = False):
     loader = cfg[f'{split}_dataloader'] if split != 'train' else cfg.train_dataloader
     dataset_cfg = loader.dataset.copy()
     dataset_cfg.data_root = data_root
+    if flip:
+        pipeline = list(dataset_cfg.pipeline)
+        at = next(i for i, t in enumerate(pipeline) if t['type'] == 'Resize') + 1
+        pipeline.insert(at, dict(type='ReferringRandomFlip', prob=0.5,
+                                 direction=['horizontal', 'vertical']))
+        dataset_cfg.pipeline = pipeline
     return DATASETS.build(dataset_cfg)
 
 
@@ -100,7 +109,7 @@ def main():
         print(f'generating {args.num_images} synthetic {dataset_type} images of '
               f'{args.size}x{args.size} in {data_root}')
         GENERATORS[dataset_type](data_root, args.num_images, size=args.size)
-    dataset = build_dataset(cfg, args.split, data_root)
+    dataset = build_dataset(cfg, args.split, data_root, args.flip)
     num = len(dataset)
     preprocessor_cfg = cfg.model.data_preprocessor.copy()
     preprocessor_cfg.tokenizer = vocab
@@ -115,7 +124,7 @@ def main():
     print('pipeline:', ' -> '.join(type(t).__name__ for t in dataset.pipeline.transforms))
 
     # a fresh dataset, so its first pass pays the one-off costs again
-    dataset = build_dataset(cfg, args.split, data_root)
+    dataset = build_dataset(cfg, args.split, data_root, args.flip)
     results = {'dataset[i] (whole pipeline)': [], 'tokenize (1 sample)': []}
     for _ in range(1 + args.passes):
         results['dataset[i] (whole pipeline)'].append(timed_pass(lambda i: dataset[i], num))
