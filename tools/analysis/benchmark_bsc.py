@@ -143,7 +143,7 @@ def main():
     print(f'BSC stage shape: B={args.batch}, {args.size}x{args.size}, C={args.channels}, '
           f'Nt={args.tokens}, C_l={args.text_channels}, D={args.embed_dims}; device {device}, '
           f'torch {torch.__version__}, {torch.get_num_threads()} threads, '
-          f'load average {load[0]}')
+          f'load average {load[0]:.2f}')
 
     vis, text, mask = inputs
     with torch.no_grad():
