@@ -359,7 +359,9 @@ class TBTDHead(BaseReferringDecodeHead):
         return self.fg_bg_logits(pixel, t, bg_queries)
 
     def _bce(self, logits: Tensor, target: Tensor, valid: Tensor) -> Tensor:
-        loss = F.binary_cross_entropy_with_logits(logits, target, reduction='none')
+        # float32 under autocast: bfloat16 logits would round the loss of confident pixels
+        loss = F.binary_cross_entropy_with_logits(logits.float(), target.float(),
+                                                  reduction='none')
         return (loss * valid).sum() / valid.sum().clamp(min=1)
 
     def loss_by_feat(self, seg_logits: Tensor, batch_data_samples: SampleList) -> dict:

@@ -275,7 +275,8 @@ class MSDeformAttention(nn.Module):
         offsets = self.sampling_offsets(query).view(batch, num_query, self.num_heads,
                                                     self.num_levels, self.num_points, 2)
         weights = self.attention_weights(query).view(
-            batch, num_query, self.num_heads, self.num_levels * self.num_points).softmax(-1)
+            batch, num_query, self.num_heads, self.num_levels * self.num_points).softmax(
+                -1, dtype=torch.float32)  # float32 under autocast too; cast at the sampling
         weights = weights.view(batch, num_query, self.num_heads, self.num_levels,
                                self.num_points)
         # Offsets are in pixels of each level; locations are normalised (x, y).
@@ -286,8 +287,9 @@ class MSDeformAttention(nn.Module):
         if value.is_cuda and not mmcv_ext_is_stub():
             shapes = torch.tensor(spatial_shapes, dtype=torch.long, device=value.device)
             starts = torch.cat((shapes.new_zeros(1), shapes.prod(1).cumsum(0)[:-1]))
-            out = MultiScaleDeformableAttnFunction.apply(value, shapes, starts, locations,
-                                                         weights, 64)
+            # the compiled kernel reads all three as value's dtype (float16 under autocast)
+            out = MultiScaleDeformableAttnFunction.apply(
+                value, shapes, starts, locations.to(value.dtype), weights.to(value.dtype), 64)
         else:
             out = multi_scale_deformable_attn_bag(value, spatial_shapes, locations, weights)
         return self.dropout(self.out_proj(out))
