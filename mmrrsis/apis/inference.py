@@ -110,9 +110,9 @@ def init_model(config: Union[str, Path, Config],
 
     Args:
         config (str | Path | Config): Config file or loaded config (copied, not modified).
-        checkpoint (str, optional): Checkpoint file or http(s) URL. Without it the weights stay
-            random (and the text encoder's pretrained weights, if the config asks for them).
-            Defaults to None.
+        checkpoint (str, optional): Checkpoint file or http(s) URL. Without it the model is
+            initialised as a training run would start (``model.init_weights()``: the config's
+            pretrained backbone and BERT weights, random elsewhere). Defaults to None.
         device (str): Device to run on, e.g. 'cpu' or 'cuda:0'. Defaults to 'cpu'.
         cfg_options (dict, optional): Overrides merged into the config, e.g.
             ``{'model.data_preprocessor.tokenizer': 'path/to/vocab.txt'}``. Defaults to None.
@@ -132,7 +132,11 @@ def init_model(config: Union[str, Path, Config],
     init_default_scope(config.get('default_scope', 'mmrrsis'))
     config.model.train_cfg = None
     model = MODELS.build(config.model)
-    state = _load_checkpoint(model, checkpoint) if checkpoint is not None else None
+    if checkpoint is None:
+        model.init_weights()
+        state = None
+    else:  # every weight comes from the checkpoint: nothing pretrained is loaded first
+        state = _load_checkpoint(model, checkpoint)
     model.dataset_meta = _dataset_meta(config, state)
     model.cfg = config
     model.inference_pipeline = build_inference_pipeline(config)

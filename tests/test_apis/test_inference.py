@@ -51,6 +51,24 @@ def test_init_model_loads_weights_and_dataset_meta(tiny_model, tiny_checkpoint):
     assert 'LoadReferringAnnotations' not in steps and 'KeyPhraseMasker' in steps
 
 
+def test_init_model_with_checkpoint_reads_no_pretrained_weights(tiny_checkpoint, tmp_path):
+    """A pretrained-BERT config only needs BERT's config.json when a checkpoint is given."""
+    from transformers import BertConfig
+    cfg = Config.fromfile(tiny_checkpoint['config'])
+    folder = str(tmp_path / 'bert_config_only')
+    BertConfig(**cfg.model.backbone.text.bert_config).save_pretrained(folder)
+    options = dict(tiny_checkpoint['cfg_options'])
+    options.update({'model.backbone.text.pretrained': True,
+                    'model.backbone.text.name_or_path': folder})
+    model = init_model(tiny_checkpoint['config'], tiny_checkpoint['checkpoint'],
+                       cfg_options=options)
+    saved = torch.load(tiny_checkpoint['checkpoint'], weights_only=True)['state_dict']
+    state = model.state_dict()
+    assert all(torch.equal(state[k], v) for k, v in saved.items())
+    with pytest.raises(OSError):  # without a checkpoint, init_weights wants the weights
+        init_model(tiny_checkpoint['config'], cfg_options=options)
+
+
 def test_init_model_refuses_unsafe_pickles(tiny_checkpoint, tmp_path):
     unsafe = str(tmp_path / 'unsafe.pth')
     torch.save({'state_dict': {}, 'meta': {'payload': _NotAllowed()}}, unsafe)

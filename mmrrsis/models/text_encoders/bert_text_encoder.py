@@ -17,9 +17,13 @@ class BertTextEncoder(BaseModule):
 
     Args:
         name_or_path (str): HF model name or local folder. Defaults to 'bert-base-uncased'.
-        pretrained (bool): Load weights from ``name_or_path`` (downloads on first use when it
-            is a hub name). When False the model is built with random weights from
-            ``bert_config`` alone, without touching the network. Defaults to True.
+        pretrained (bool): Take the architecture from ``name_or_path``'s ``config.json`` and
+            load its weights in :meth:`init_weights` (downloads on first use when it is a hub
+            name). As with mmseg's ``init_cfg``, the weights are loaded when a training run
+            initialises the model, not at build time, so testing or inference from a
+            checkpoint never reads (or downloads) them only to overwrite them. When False the
+            model is built with random weights from ``bert_config`` alone, without touching
+            the network. Defaults to True.
         bert_config (dict, optional): ``transformers.BertConfig`` arguments; the defaults of
             ``BertConfig`` are exactly bert-base-uncased. Only used when ``pretrained=False``.
         stages (Sequence[int]): Number of layers in each stage; must sum to the number of
@@ -35,11 +39,11 @@ class BertTextEncoder(BaseModule):
                  init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         from transformers import BertConfig, BertModel
-        if pretrained:
-            self.bert = BertModel.from_pretrained(name_or_path, add_pooling_layer=False)
-        else:
-            config = BertConfig(**(bert_config or {}))
-            self.bert = BertModel(config, add_pooling_layer=False)
+        self.name_or_path = name_or_path
+        self.pretrained = pretrained
+        config = BertConfig.from_pretrained(name_or_path) if pretrained else \
+            BertConfig(**(bert_config or {}))
+        self.bert = BertModel(config, add_pooling_layer=False)
         num_layers = self.bert.config.num_hidden_layers
         if sum(stages) != num_layers:
             raise ValueError(f'BertTextEncoder stages {tuple(stages)} sum to {sum(stages)} '
@@ -58,8 +62,15 @@ class BertTextEncoder(BaseModule):
         return len(self.stages)
 
     def init_weights(self):
-        # HF weights are either loaded from the hub or initialised by HF itself; mmengine's
-        # generic initialisation must not overwrite them.
+        """Loads the pretrained weights (``pretrained=True``), then applies ``init_cfg``.
+
+        Without either, BERT keeps HF's own initialisation; mmengine's generic
+        initialisation never touches it.
+        """
+        if self.pretrained:
+            from transformers import BertModel
+            source = BertModel.from_pretrained(self.name_or_path, add_pooling_layer=False)
+            self.bert.load_state_dict(source.state_dict())
         if self.init_cfg is not None:
             super().init_weights()
 
