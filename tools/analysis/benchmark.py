@@ -74,6 +74,7 @@ from mmrrsis.models.decode_heads.base_referring_head import \
     BaseReferringDecodeHead  # noqa: E402
 from mmrrsis.registry import MODELS  # noqa: E402
 from mmrrsis.utils import register_all_modules  # noqa: E402
+from mmrrsis.utils.offline import offline_model_cfg  # noqa: E402
 from mmrrsis.utils.profiling import peak_extra_bytes, timed  # noqa: E402
 
 EXPRESSION = 'the white vehicle parked on the left of the road'
@@ -128,20 +129,6 @@ def parse_args():
                         help='torch CPU threads (default: torch\'s choice)')
     return parser.parse_args()
 
-
-def offline(node):
-    """Random weights, no downloads: BERT from its config, every Pretrained init dropped."""
-    if isinstance(node, dict):
-        if node.get('type') == 'BertTextEncoder':
-            node['pretrained'] = False
-        if isinstance(node.get('init_cfg'), dict) and node['init_cfg'].get('type') == 'Pretrained':
-            node['init_cfg'] = None
-        for value in node.values():
-            offline(value)
-    elif isinstance(node, (list, tuple)):
-        for value in node:
-            offline(value)
-    return node
 
 
 def bare_model_cfg(model_cfg) -> dict:
@@ -300,7 +287,7 @@ def main():
             cfg.optim_wrapper.loss_scale = 'dynamic'
         else:
             cfg.optim_wrapper.dtype = 'bfloat16'
-    model_cfg = offline(copy.deepcopy(cfg.model))
+    model_cfg = offline_model_cfg(copy.deepcopy(cfg.model))
     vocab_dir = tempfile.mkdtemp(prefix='mmrrsis_bench_vocab_')
     model_cfg.data_preprocessor.tokenizer = build_vocab([EXPRESSION], vocab_dir, 100)
     model_cfg.data_preprocessor.size = (args.size, args.size)
