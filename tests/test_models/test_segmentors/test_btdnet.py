@@ -1,27 +1,14 @@
 """Tiny BTDNet end to end: loss keys and weights, D-MOLS skipped at inference, text dependence."""
 import copy
-import os.path as osp
 
-import pytest
 import torch
-from mmengine.config import Config
 from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
 
-from mmrrsis.datasets.synthetic import build_vocab
 from mmrrsis.datasets.transforms import KeyPhraseMasker
 from mmrrsis.registry import MODELS
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 EXPRESSIONS = ['the red vehicle at the top left', 'the blue vehicle at the bottom right']
-
-
-@pytest.fixture(scope='module')
-def model_cfg(tmp_path_factory):
-    vocab = build_vocab(EXPRESSIONS, str(tmp_path_factory.mktemp('vocab')), vocab_size=200)
-    cfg = Config.fromfile(osp.join(REPO, 'configs', 'btdnet_tiny_synthetic.py'))
-    cfg.model.data_preprocessor.tokenizer = vocab
-    return cfg.model
 
 
 def _batch(expressions):
@@ -42,8 +29,8 @@ def _batch(expressions):
     return dict(inputs=[image.clone() for _ in expressions], data_samples=samples), masks
 
 
-def test_losses_and_masked_ids(model_cfg):
-    model = MODELS.build(copy.deepcopy(model_cfg))
+def test_losses_and_masked_ids(tiny_btdnet_cfg):
+    model = MODELS.build(copy.deepcopy(tiny_btdnet_cfg))
     batch, _ = _batch(EXPRESSIONS)
     data = model.data_preprocessor(batch, training=True)
     text = data['data_samples'][0].text
@@ -56,8 +43,8 @@ def test_losses_and_masked_ids(model_cfg):
     assert all(torch.isfinite(v) for v in losses.values())
 
 
-def test_dmols_is_skipped_at_inference(model_cfg):
-    model = MODELS.build(copy.deepcopy(model_cfg)).eval()
+def test_dmols_is_skipped_at_inference(tiny_btdnet_cfg):
+    model = MODELS.build(copy.deepcopy(tiny_btdnet_cfg)).eval()
 
     def fail(*args, **kwargs):
         raise AssertionError('D-MOLS must not run at inference')
@@ -72,10 +59,10 @@ def test_dmols_is_skipped_at_inference(model_cfg):
     assert set(results[0].pred_sem_seg.data.unique().tolist()) <= {0, 1}
 
 
-def test_btdnet_predictions_follow_the_text(model_cfg):
+def test_btdnet_predictions_follow_the_text(tiny_btdnet_cfg):
     """Same image, two expressions, two targets: after fitting, each mask follows its words."""
     torch.manual_seed(0)
-    model = MODELS.build(copy.deepcopy(model_cfg))
+    model = MODELS.build(copy.deepcopy(tiny_btdnet_cfg))
     optim = torch.optim.AdamW(model.parameters(), lr=2e-3)
     batch, masks = _batch(EXPRESSIONS)
     for _ in range(40):
