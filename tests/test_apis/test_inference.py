@@ -84,8 +84,8 @@ def test_mask_at_original_size_for_arrays_and_files(tiny_model, tmp_path):
     assert result.img_shape == (64, 64) and result.ori_shape == (70, 90)
     assert set(result.pred_sem_seg.data.unique().tolist()) <= {0, 1}
     assert torch.equal(result.pred_sem_seg.data[0], result.seg_logits.data.argmax(0))
-    # the tiny config's test pipeline has KeyPhraseMasker (lexicon): "vehicle" is masked
-    assert result.key_phrase_spans == [(8, 15)]
+    # the tiny config's test pipeline has KeyPhraseMasker (lexicon): "the red vehicle"
+    assert result.key_phrase_spans == [(0, 15)]
     path = str(tmp_path / 'scene.png')
     mmcv.imwrite(image, path)  # BGR array -> file; mmcv reads it back as the same BGR array
     from_file = inference_model(tiny_model, path, 'the red vehicle at the top left')

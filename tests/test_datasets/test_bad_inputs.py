@@ -436,7 +436,7 @@ def test_long_expression_is_truncated_and_logged_once(preprocessor, logs):
 
 def test_non_ascii_expressions_tokenize_and_mask(preprocessor):
     tokenizer = preprocessor.tokenizer
-    masker = KeyPhraseMasker(backend='lexicon')
+    masker = KeyPhraseMasker(backend='lexicon', span='noun')
     expressions = ['the café car 🚗 on the left', '左边的红色 car', 'the naïve bus ☀️']
     spans = {e: masker(dict(expression=e))['key_phrase_spans'] for e in expressions}
     assert [e[s:t] for e in expressions for s, t in spans[e]] == ['car', 'car', 'bus']

@@ -18,7 +18,24 @@ SPLIT_CATEGORY_NAMES = ('storage tank', 'baseball field', 'basketball court', 't
                         'expressway service area', 'expressway toll station', 'toll station')
 DEFAULT_KEY_PHRASE_LEXICON = REFSEGRS_CATEGORIES + RRSISD_CATEGORIES + SPLIT_CATEGORY_NAMES
 
+# span='noun': determiner and adjectives only delimit the chunk; its noun run is masked.
 NP_GRAMMAR = 'NP: {<DT>?<JJ.*|VBN|VBG>*<NN.*>+}'
+# span='phrase': the whole chunk is masked, so it also takes numbers ("two cars"), nouns used
+# as modifiers ("dark" in "the dark green trees" is tagged NN), predeterminers ("all the"),
+# possessives and coordinated adjectives ("the long, narrow bridge", "red and white").
+PHRASE_GRAMMAR = r'NP: {<PDT>?<DT|PRP\$>?(<JJ.*><,|CC>|<CD|JJ.*|VBN|VBG|NN.*>)*<NN.*>}'
+SPANS = ('phrase', 'noun')
+# Lexicon backend, span='phrase': words that end the leftward growth of a category mention
+# (prepositions, conjunctions, copulas, relative words: what links the phrase to the rest of
+# the sentence) and words that end it after being taken in (determiners open a phrase).
+PHRASE_STOP_WORDS = frozenset(
+    'of near next to on in at from by with beside besides behind between among around above '
+    'below under beneath underneath over along across beyond inside outside into onto toward '
+    'towards against within than and or but nor is are was were be being been which who whom '
+    'whose where there here as for while if when'.split())
+PHRASE_OPENERS = frozenset(
+    'the a an this that these those its their his her our my your each every another'.split())
+_WORD = re.compile(r"\w+(?:[-'\u2019]\w+)*|\S")
 TAGGER_DATA = 'averaged_perceptron_tagger_eng'
 MISSING_TAGGER_HINT = (
     f"NLTK's POS tagger data '{TAGGER_DATA}' is not installed, so KeyPhraseMasker("
@@ -45,28 +62,52 @@ class KeyPhraseMasker(BaseTransform):
     replaces the word pieces overlapping these spans with [PAD] to build ``masked_ids``, the
     "category-agnostic" text of BTDNet's background prior (T-BTD) and reconstruction (D-MOLS).
 
-    What is masked is the object's *name*: the nouns, not the determiner, adjectives or the
-    rest of the sentence, so the masked text keeps the attributes and the context
-    ("the white ___ left of the harbor"), i.e. what describes the background and the
-    relations, and loses only what the target is.
+    What is masked (``span``):
+
+    * ``'phrase'`` (default): the key noun phrase, i.e. determiner, numbers, modifiers and
+      noun of the referent: "a gray vehicle parked next to the white building" ->
+      "a gray vehicle". The paper masks the key object so that BERT(masked_ids) is
+      category-agnostic; the target's own attributes ("gray") describe the target, not the
+      background, so keeping them ("a gray ___ parked ...") would leak the target into the
+      background prior and into D-MOLS's query. What is left is the relational context
+      ("parked next to the white building"). Modifiers *after* the noun ("the car colored
+      red", "the ship which is the largest") are outside the noun phrase and stay.
+    * ``'noun'``: only the object's name (the category mention, else the noun run):
+      "a gray ___ parked next to the white building"; what earlier versions masked.
 
     Backends:
 
-    * ``'nltk'`` (default, the paper's tool): Treebank tokenization, ``nltk.pos_tag`` and the
-      chunk grammar ``NP: {<DT>?<JJ.*|VBN|VBG>*<NN.*>+}``. The referent is the first noun phrase
-      that mentions a lexicon category (a category mention the tagger missed, e.g. "bikeway"
-      tagged RB, counts as its own phrase); with no category mentioned, the first noun phrase.
-      Masked: the category mentions in that phrase, else its noun run.
-      "the white storage tank left of the harbor" -> "storage tank";
-      "low vegetation near the building" -> "low vegetation" (the category's full name);
-      "the gray bridge" -> "bridge". ``categories=()`` gives pure NLTK: the first noun
-      phrase's noun run.
+    * ``'nltk'`` (default, the paper's tool): Treebank tokenization, ``nltk.pos_tag`` and a
+      chunk grammar (``PHRASE_GRAMMAR`` for ``span='phrase'``, ``NP_GRAMMAR``
+      ``NP: {<DT>?<JJ.*|VBN|VBG>*<NN.*>+}`` for ``'noun'``). The referent is the first noun
+      phrase that mentions a lexicon category (a category mention the tagger missed, e.g.
+      "bikeway" tagged RB, counts as its own phrase); with no category mentioned, the first
+      noun phrase. ``'phrase'`` masks that chunk, widened to whole category mentions the
+      tagger split ("road marking", "marking" tagged VBG) and then grown leftwards by the
+      lexicon backend's word rule below, which takes back modifiers the tagger left out
+      ("yellow" in "yellow low vegetation" is tagged RB): "the white storage tank left of
+      the harbor" -> "the white storage tank"; "two cars parked on the road" -> "two cars";
+      "bottom right airplane" (tagged NN RB NN) -> "bottom right airplane". ``'noun'`` masks the
+      category mentions in it, else its noun run ("storage tank"). ``categories=()`` gives
+      pure NLTK: the first noun phrase (or its noun run).
     * ``'lexicon'`` (offline, no tagger data): the earliest category mention, taking the
-      longest name at that position ("road marking", not "road"), plurals included.
+      longest name at that position ("road marking", not "road"), plurals included. Without
+      tags, ``'phrase'`` follows a word rule: the mention grows leftwards word by word,
+      stopping before punctuation or a linking word (``PHRASE_STOP_WORDS``: prepositions,
+      conjunctions, copulas, relative words), after a determiner or possessive
+      (``PHRASE_OPENERS``), or at the start of the expression; a category name right after
+      the mention joins it ("the truck trailer"). So "the white storage tank left of the
+      harbor" -> "the white storage tank" and "on the right, two red cars" -> "two red
+      cars"; the synthetic expressions ("the red vehicle at the top left", "larger car",
+      "the car colored red") all read determiner? + modifier? + category + context.
+
+    Both miss a referent named through a pronoun: in "the bigger one of two storage tanks"
+    the phrase found is "two storage tanks" and "the bigger one" stays.
 
     When nothing is found (no noun phrase, no category) the spans are ``[]`` and
     ``masked_ids`` equals ``input_ids`` for that sample: counted in :attr:`num_unmasked` (out
-    of :attr:`num_seen`, per worker process) and logged once, never silently.
+    of :attr:`num_seen`, per worker process) and logged once, never silently. (A phrase cut
+    off by the tokenizer's ``max_length`` is counted by the preprocessor.)
 
     Args:
         backend (str): 'nltk' or 'lexicon'. Defaults to 'nltk'.
@@ -74,14 +115,21 @@ class KeyPhraseMasker(BaseTransform):
             and "storage-tank" also match "storage tank"). Defaults to
             ``DEFAULT_KEY_PHRASE_LEXICON``: RefSegRS's 14 and RRSIS-D's 20 names plus the
             spaced forms of RRSIS-D's compound names.
+        span (str): 'phrase' (the key noun phrase) or 'noun' (its name only).
+            Defaults to 'phrase'.
     """
 
-    def __init__(self, backend: str = 'nltk', categories: Optional[Sequence[str]] = None):
+    def __init__(self, backend: str = 'nltk', categories: Optional[Sequence[str]] = None,
+                 span: str = 'phrase'):
         super().__init__()
         if backend not in ('nltk', 'lexicon'):
             raise ValueError(f"KeyPhraseMasker backend '{backend}' is unknown; "
                              "choose 'nltk' or 'lexicon'")
+        if span not in SPANS:
+            raise ValueError(f"KeyPhraseMasker span '{span}' is unknown; choose 'phrase' (the "
+                             "key noun phrase) or 'noun' (the object's name only)")
         self.backend = backend
+        self.span = span
         names = DEFAULT_KEY_PHRASE_LEXICON if categories is None else tuple(categories)
         if backend == 'lexicon' and not names:
             raise ValueError("KeyPhraseMasker(backend='lexicon') needs category names")
@@ -97,7 +145,7 @@ class KeyPhraseMasker(BaseTransform):
             except LookupError:
                 raise LookupError(MISSING_TAGGER_HINT) from None
             self._tokenizer = TreebankWordTokenizer()
-            self._chunker = nltk.RegexpParser(NP_GRAMMAR)
+            self._chunker = nltk.RegexpParser(PHRASE_GRAMMAR if span == 'phrase' else NP_GRAMMAR)
         self.num_seen = 0
         self.num_unmasked = 0
 
@@ -108,7 +156,10 @@ class KeyPhraseMasker(BaseTransform):
         return [m.span() for m in self._lexicon.finditer(expression)]
 
     def noun_phrases(self, expression: str) -> List[Span]:
-        """Character span of the noun run of every NLTK noun phrase, left to right."""
+        """Character span of every NLTK noun phrase, left to right.
+
+        With ``span='phrase'`` the whole chunk, with ``'noun'`` its noun run.
+        """
         from nltk import pos_tag
         spans = list(self._tokenizer.span_tokenize(expression))
         tokens = [expression[start:end] for start, end in spans]
@@ -120,26 +171,63 @@ class KeyPhraseMasker(BaseTransform):
         tree = self._chunker.parse([(i, tag) for i, (_, tag) in enumerate(tags)])
         runs = []
         for chunk in tree.subtrees(lambda t: t.label() == 'NP'):
-            nouns = [i for i, tag in chunk.leaves() if tag.startswith('NN')]
-            runs.append((spans[nouns[0]][0], spans[nouns[-1]][1]))
+            words = [i for i, tag in chunk.leaves()
+                     if self.span == 'phrase' or tag.startswith('NN')]
+            runs.append((spans[words[0]][0], spans[words[-1]][1]))
         return runs
+
+    @staticmethod
+    def grow_left(expression: str, span: Span) -> Span:
+        """``span`` grown leftwards over the words that modify it (the lexicon backend's rule).
+
+        Stops before punctuation or a word of ``PHRASE_STOP_WORDS``, after a word of
+        ``PHRASE_OPENERS``, or at the start of the expression; a span that already opens
+        with a determiner is kept.
+        """
+        first = _WORD.match(expression, span[0])
+        if first is not None and first.group().lower() in PHRASE_OPENERS:
+            return span
+        start = span[0]
+        for word in reversed(list(_WORD.finditer(expression, 0, span[0]))):
+            text = word.group().lower()
+            if not text[0].isalnum() or text in PHRASE_STOP_WORDS:
+                break
+            start = word.start()
+            if text in PHRASE_OPENERS:
+                break
+        return start, span[1]
 
     def find(self, expression: str) -> List[Span]:
         """Key phrase spans of one expression (empty when none is found)."""
         mentions = self.mentions(expression)
+        phrase = self.span == 'phrase'
         if self.backend == 'lexicon':
-            return mentions[:1]
+            if not phrase or not mentions:
+                return mentions[:1]
+            start, end = self.grow_left(expression, mentions[0])
+            # a name right after the first is part of it ("truck trailer")
+            for m_start, m_end in mentions[1:]:
+                if expression[end:m_start].strip(' -'):
+                    break
+                end = m_end
+            return [(start, end)]
 
         def overlapping(span: Span, others: List[Span]) -> List[Span]:
             return [o for o in others if o[0] < span[1] and span[0] < o[1]]
 
-        phrases = self.noun_phrases(expression)
-        lone = [m for m in mentions if not overlapping(m, phrases)]
-        for phrase in sorted(phrases + lone):
-            named = overlapping(phrase, mentions)
-            if named:
+        chunks = self.noun_phrases(expression)
+        lone = [m for m in mentions if not overlapping(m, chunks)]
+        for chunk in sorted(chunks + lone):
+            named = overlapping(chunk, mentions)
+            if not named:
+                continue
+            if not phrase:
                 return named
-        return phrases[:1]
+            # the tagger errs most on the words before a name ("yellow" in "yellow low
+            # vegetation" is tagged RB, "bikeway" RB), so those are taken by the word rule
+            widened = (min(chunk[0], named[0][0]), max(chunk[1], named[-1][1]))
+            return [self.grow_left(expression, widened)]
+        return chunks[:1]
 
     def transform(self, results: dict) -> dict:
         """Sets ``results['key_phrase_spans']`` from ``results['expression']``."""
@@ -160,5 +248,5 @@ class KeyPhraseMasker(BaseTransform):
         return results
 
     def __repr__(self) -> str:
-        return (f'{self.__class__.__name__}(backend={self.backend!r}, '
+        return (f'{self.__class__.__name__}(backend={self.backend!r}, span={self.span!r}, '
                 f'categories={len(self.categories)} names)')

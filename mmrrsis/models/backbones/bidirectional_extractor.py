@@ -132,12 +132,15 @@ class BidirectionalExtractor(BaseModule):
             if stage.downsample is not None:
                 x, hw_shape = stage.downsample(x, hw_shape)
 
+        masked_ids = text.get('masked_ids', input_ids)
         text_feats = dict(
             feats=lang,
             mask=attention_mask,
             # masked positions stay attended: like MLM's [MASK], their features are the
             # context's guess of the removed words
-            masked_feats=self.text(text.get('masked_ids', input_ids), attention_mask))
+            masked_feats=self.text(masked_ids, attention_mask),
+            # the removed word pieces, the tokens DMOLSHead(rec_tokens='masked') reconstructs
+            masked_token_mask=text.get('masked_token_mask', masked_ids != input_ids))
         if self.training and self.with_target_feats:
             text_feats['target_feats'] = self._target_feats(input_ids, attention_mask)
         return outs, text_feats

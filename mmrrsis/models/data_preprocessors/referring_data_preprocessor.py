@@ -1,4 +1,5 @@
 """Image normalisation (mmseg's) plus batch tokenization of the referring expressions."""
+import logging
 import os.path as osp
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
@@ -10,6 +11,43 @@ from mmseg.models.data_preprocessor import SegDataPreProcessor
 from mmrrsis.registry import MODELS
 
 
+SYNTHETIC_FORMATS = ('refsegrs', 'rrsisd')
+
+
+def _looks_like_path(name: str) -> bool:
+    """Whether a tokenizer name means a local file or folder rather than a hub repo id.
+
+    Hub ids are ``name`` or ``namespace/name``, so one '/' alone is not enough: a name is a
+    path when it starts with '.', '~' or a separator, contains a backslash or two '/', ends
+    in ``.txt`` / ``.json``, or its part before the '/' is an existing local folder.
+    """
+    return (name.startswith(('.', '~', '/', '\\')) or '\\' in name or name.count('/') > 1
+            or name.endswith(('.txt', '.json'))
+            or ('/' in name and osp.isdir(name.split('/')[0])))
+
+
+def _missing_tokenizer_message(path: str) -> str:
+    message = f'tokenizer {path} does not exist'
+    full = osp.abspath(osp.expanduser(path))
+    if full != path:
+        message += f' (looked for at {full})'
+    parts = path.replace('\\', '/').split('/')
+    synthetic = [i for i, part in enumerate(parts) if part.startswith('synthetic_')]
+    if synthetic:
+        # the synthetic generator writes the vocabulary next to the data it makes
+        i = synthetic[0]
+        fmt = parts[i][len('synthetic_'):]
+        fmt = fmt if fmt in SYNTHETIC_FORMATS else '{' + ','.join(SYNTHETIC_FORMATS) + '}'
+        root = '/'.join(parts[:i + 1])
+        return (f'{message}. It is written with the synthetic dataset; make both with\n'
+                f'    python tools/dataset_converters/make_synthetic.py {fmt} {root} '
+                '--num-images 2000 --size 128 --seed 0\n'
+                '(what tools/quickstart.sh runs), or set model.data_preprocessor.tokenizer '
+                "to another vocabulary or a hub name such as 'bert-base-uncased'")
+    return (f'{message}; give an existing vocab.txt or tokenizer folder, or a hub name such '
+            "as 'bert-base-uncased' (model.data_preprocessor.tokenizer)")
+
+
 def build_tokenizer(name_or_path: str):
     """Builds a fast BERT WordPiece tokenizer.
 
@@ -19,8 +57,19 @@ def build_tokenizer(name_or_path: str):
 
     Returns:
         transformers.BertTokenizerFast: The tokenizer.
+
+    Raises:
+        FileNotFoundError: When ``name_or_path`` looks like a path (see
+            :func:`_looks_like_path`) but does not exist; for a vocabulary of the synthetic
+            data the message gives the command that makes it.
     """
     from transformers import BertTokenizerFast
+    if _looks_like_path(name_or_path):
+        # transformers would take a missing path for a malformed hub id and say so
+        expanded = osp.expanduser(name_or_path)
+        if not osp.exists(expanded):
+            raise FileNotFoundError(_missing_tokenizer_message(name_or_path))
+        name_or_path = expanded
     if osp.isfile(name_or_path):
         if osp.basename(name_or_path) != 'vocab.txt':
             raise ValueError(f'tokenizer file {name_or_path} must be a WordPiece "vocab.txt" '
@@ -45,10 +94,15 @@ class ReferringDataPreProcessor(SegDataPreProcessor):
     """``SegDataPreProcessor`` that also tokenizes each sample's expression once per batch.
 
     Every data sample receives a ``text`` field (:class:`BaseDataElement`) holding
-    ``input_ids`` and ``attention_mask`` (``max_length`` tokens, padded), and ``masked_ids``:
+    ``input_ids`` and ``attention_mask`` (``max_length`` tokens, padded), ``masked_ids``:
     ``input_ids`` with the word pieces of the key phrase (metainfo ``key_phrase_spans``,
-    character spans set by a key-phrase transform) replaced by the [PAD] id. Without spans
-    ``masked_ids`` equals ``input_ids``.
+    character spans set by a key-phrase transform) replaced by the [PAD] id, and
+    ``masked_token_mask``: True at those replaced pieces (what ``DMOLSHead(rec_tokens=
+    'masked')`` reconstructs). Without spans ``masked_ids`` equals ``input_ids``.
+
+    A sample whose spans overlap no kept word piece (its key phrase lies past the
+    ``max_length`` cut) stays unmasked: counted in :attr:`num_unmasked_truncated`
+    (per process, next to ``KeyPhraseMasker.num_unmasked``) and logged once.
 
     Tokenizing here rather than in the pipeline keeps the tokenizer out of the data workers
     and lets one call serve the whole batch.
@@ -66,6 +120,7 @@ class ReferringDataPreProcessor(SegDataPreProcessor):
         self.tokenizer = build_tokenizer(tokenizer)
         self.max_length = max_length
         self._warned_truncation = False
+        self.num_unmasked_truncated = 0
 
     def tokenize(self, expressions: List[str], key_phrase_spans: Optional[List] = None,
                  device: Union[str, torch.device] = 'cpu') -> Dict[str, torch.Tensor]:
@@ -78,7 +133,9 @@ class ReferringDataPreProcessor(SegDataPreProcessor):
             device (str | torch.device): Where the tensors go. Defaults to 'cpu'.
 
         Returns:
-            dict: ``input_ids``, ``attention_mask``, ``masked_ids``, each (B, max_length) long.
+            dict: ``input_ids``, ``attention_mask``, ``masked_ids``, each (B, max_length)
+            long, and ``masked_token_mask`` (B, max_length) bool, True where ``masked_ids``
+            holds [PAD] in place of a key-phrase word piece.
         """
         enc = self.tokenizer(
             expressions,
@@ -90,19 +147,31 @@ class ReferringDataPreProcessor(SegDataPreProcessor):
             return_tensors='pt')
         self._log_truncation(expressions, enc)
         input_ids = enc['input_ids']
-        masked_ids = input_ids.clone()
-        if key_phrase_spans is not None:
-            pad_id = self.tokenizer.pad_token_id
-            for i, spans in enumerate(key_phrase_spans):
-                if not spans:
-                    continue
-                for j, offset in enumerate(enc['offset_mapping'][i].tolist()):
-                    if _overlaps(offset, spans):
-                        masked_ids[i, j] = pad_id
+        masked_token_mask = torch.zeros_like(input_ids, dtype=torch.bool)
+        for i, spans in enumerate(key_phrase_spans or []):
+            if not spans:
+                continue
+            for j, offset in enumerate(enc['offset_mapping'][i].tolist()):
+                masked_token_mask[i, j] = _overlaps(offset, spans)
+            if not masked_token_mask[i].any():
+                self._count_unmasked(expressions[i], spans)
+        masked_ids = input_ids.masked_fill(masked_token_mask, self.tokenizer.pad_token_id)
         return dict(
             input_ids=input_ids.to(device),
             attention_mask=enc['attention_mask'].to(device),
-            masked_ids=masked_ids.to(device))
+            masked_ids=masked_ids.to(device),
+            masked_token_mask=masked_token_mask.to(device))
+
+    def _count_unmasked(self, expression: str, spans: Sequence[Sequence[int]]) -> None:
+        self.num_unmasked_truncated += 1
+        if self.num_unmasked_truncated == 1:
+            phrases = ', '.join(f'"{expression[start:end]}"' for start, end in spans)
+            print_log(
+                f'key phrase {phrases} of "{expression}" overlaps no word piece kept within '
+                f'the {self.max_length}-token cut, so its masked text equals the text. '
+                'Further such samples are only counted '
+                '(ReferringDataPreProcessor.num_unmasked_truncated).',
+                logger='current', level=logging.WARNING)
 
     def _log_truncation(self, expressions: List[str], enc) -> None:
         if self._warned_truncation:

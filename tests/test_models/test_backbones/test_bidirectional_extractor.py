@@ -52,7 +52,10 @@ def test_output_shapes_and_text_feats():
     outs, text_feats = model(inputs, text)
     assert [tuple(o.shape) for o in outs] == [(2, c, 64 // s, 64 // s)
                                             for c, s in zip(WIDTHS, (4, 8, 16, 32))]
-    assert set(text_feats) == {'feats', 'mask', 'masked_feats', 'target_feats'}
+    assert set(text_feats) == {'feats', 'mask', 'masked_feats', 'masked_token_mask',
+                               'target_feats'}
+    # without a preprocessor-made mask, the replaced ids are compared
+    assert torch.equal(text_feats['masked_token_mask'], text['masked_ids'] != text['input_ids'])
     for key in ('feats', 'masked_feats', 'target_feats'):
         assert text_feats[key].shape == (2, 8, 32)
     assert text_feats['mask'] is text['attention_mask']
@@ -187,7 +190,7 @@ def bsc_params(c, c_l=768, d=256, windows=(1, 3, 5)):
     psi = sum(c_l * r * d + d for r in windows)
     proj = (c_l * c + c) + (c * c_l + c_l)
     gates = (2 * c * c + c + 2 * c) + (2 * c_l * c_l + c_l + 2 * c_l)
-    return phi + psi + len(windows) + proj + gates
+    return phi + psi + 2 * len(windows) + proj + gates  # one set of window logits per direction
 
 
 def test_full_size_swin_b_bert_base_builds():

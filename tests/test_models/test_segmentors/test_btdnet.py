@@ -37,7 +37,7 @@ def test_losses_and_masked_ids(tiny_btdnet_cfg):
     pad = model.data_preprocessor.tokenizer.pad_token_id
     tokens = model.data_preprocessor.tokenizer.convert_ids_to_tokens(text.input_ids.tolist())
     masked = [tok for tok, m in zip(tokens, text.masked_ids.tolist()) if m == pad and tok != '[PAD]']
-    assert masked == ['vehicle']
+    assert masked == ['the', 'red', 'vehicle']  # the key noun phrase (span='phrase')
     losses = model.loss(data['inputs'], data['data_samples'])
     assert set(losses) == {'decode.loss_fg', 'decode.loss_bg', 'decode.acc_seg', 'aux.loss_rec'}
     assert all(torch.isfinite(v) for v in losses.values())
