@@ -6,13 +6,19 @@ from mmrrsis.evaluation import RRSISMetric
 from mmseg.structures import SegDataSample
 
 
-def make_sample(pred, gt, img_shape=None, category=None, expression='the road'):
-    """A ``SegDataSample.to_dict()`` as the evaluator hands it to ``process``."""
+def make_sample(pred, gt, img_shape=None, category=None, expression='the road',
+                pred_input=None):
+    """A ``SegDataSample.to_dict()`` as the evaluator hands it to ``process``; with
+    ``pred_input`` also the input-size prediction, as ReferringEncoderDecoder writes it."""
     pred = torch.as_tensor(pred, dtype=torch.int64)
     gt = torch.as_tensor(gt, dtype=torch.int64)
     sample = SegDataSample()
     sample.pred_sem_seg = PixelData(data=pred[None])
     sample.gt_sem_seg = PixelData(data=gt[None])
+    if pred_input is not None:
+        sample.pred_sem_seg_input = PixelData(
+            data=torch.as_tensor(pred_input, dtype=torch.int64)[None])
+        sample.pred_sem_seg.set_metainfo(dict(has_input_pred=True))
     metainfo = dict(img_shape=img_shape or tuple(gt.shape), ori_shape=tuple(gt.shape),
                     expression=expression)
     if category is not None:
@@ -113,38 +119,57 @@ def test_ignore_index_excluded():
     assert metric.results == [(8, 16, -1)]
 
 
-def test_input_resolution_resizes_nearest():
-    # pred (ori 4×4)     gt (ori 4×4)
-    #   1 1 0 0            0 0 0 0
-    #   1 1 0 0            0 1 1 0
-    #   0 0 0 0            0 1 1 0
-    #   0 0 0 0            0 0 0 0
-    # 'original': I = 1 (pixel (1,1)), U = 4 + 4 - 1 = 7 -> IoU = 1/7.
-    # 'input' (img_shape 2×2): centre-aligned nearest (PIL NEAREST) samples rows/cols 1 and 3,
-    # so pred -> [[1,0],[0,0]], gt -> [[1,0],[0,0]]: I = 1, U = 1 -> IoU = 1.
-    # (Corner-aligned nearest would sample rows/cols 0 and 2: gt -> [[0,0],[0,1]], IoU = 0.)
-    pred, gt = zeros(), zeros()
-    pred[:2, :2] = 1
-    gt[1:3, 1:3] = 1
-    original = RRSISMetric(eval_resolution='original')
-    metrics = run(original, [make_sample(pred, gt, img_shape=(2, 2))])
-    assert metrics['mIoU'] == pytest.approx(100 / 7)
-    assert original.results == [(1, 7, -1)]
-    resized = RRSISMetric(eval_resolution='input')
-    assert run(resized, [make_sample(pred, gt, img_shape=(2, 2))])['mIoU'] == pytest.approx(100.0)
-    assert resized.results == [(1, 1, -1)]
+# A non-square image whose original size (7×5) differs from the input size (4×6).
+# GT (ori 7×5): target rows 2-4 × cols 1-3 (9 px), (6, 4) ignored.
+GT_7X5 = torch.zeros(7, 5, dtype=torch.int64)
+GT_7X5[2:5, 1:4] = 1
+GT_7X5[6, 4] = 255
+# Prediction at the original size (what 'original' scores): row 2, cols 1-4 (4 px).
+PRED_7X5 = torch.zeros(7, 5, dtype=torch.int64)
+PRED_7X5[2, 1:5] = 1
+# Prediction at the input size (argmax of the 4×6 logits, what 'input' scores).
+PRED_4X6 = torch.tensor([[0, 0, 0, 0, 0, 0],
+                         [0, 0, 1, 1, 1, 1],
+                         [0, 0, 1, 1, 1, 1],
+                         [0, 0, 0, 0, 0, 1]])
 
 
-def test_input_resolution_keeps_ignore_pixels():
-    # 4×4 -> 2×2 samples pixels (1,1), (1,3), (3,1), (3,3).
-    # gt there: 1, 255, 0, 0; pred there: 1, 1, 1, 0 -> valid 3 px, I = 1, U = 2.
-    pred, gt = zeros(), zeros()
-    pred[1, 1] = pred[1, 3] = pred[3, 1] = 1
-    gt[1, 1] = 1
-    gt[1, 3] = 255
+def test_input_resolution_scores_the_input_size_prediction():
+    # GT resized to 4×6 by centre-aligned nearest (PIL NEAREST): row i reads GT row
+    # floor((i + 0.5) * 7 / 4) = 0, 2, 4, 6; column j reads floor((j + 0.5) * 5 / 6) =
+    # 0, 1, 2, 2, 3, 4. So
+    #   0 0 0 0 0 0
+    #   0 1 1 1 1 0
+    #   0 1 1 1 1 0
+    #   0 0 0 0 0 255
+    # With PRED_4X6 and (3, 5) ignored: pred 8 px, gt 8 px, I = 6 (rows 1-2, cols 2-4),
+    # U = 10. (Corner-aligned nearest would read rows 0, 1, 3, 5 and give other counts.)
+    sample = make_sample(PRED_7X5, GT_7X5, img_shape=(4, 6), pred_input=PRED_4X6)
     metric = RRSISMetric(eval_resolution='input')
-    run(metric, [make_sample(pred, gt, img_shape=(2, 2))])
-    assert metric.results == [(1, 2, -1)]
+    metrics = run(metric, [sample])
+    assert metric.results == [(6, 10, -1)]
+    assert metrics['mIoU'] == pytest.approx(60.0)
+    # 'original' on the same sample ignores pred_sem_seg_input: PRED_7X5 against GT_7X5,
+    # I = 3 (row 2, cols 1-3), U = 9 + 4 - 3 = 10.
+    metric = RRSISMetric(eval_resolution='original')
+    run(metric, [sample])
+    assert metric.results == [(3, 10, -1)]
+
+
+def test_input_resolution_refuses_unusable_samples():
+    metric = RRSISMetric(eval_resolution='input')
+    with pytest.raises(ValueError, match="the road.*no pred_sem_seg_input.*'original'"):
+        metric.process({}, [make_sample(PRED_7X5, GT_7X5, img_shape=(4, 6))])
+    # an input-size prediction that does not fill img_shape: padding metainfo was wrong
+    with pytest.raises(ValueError, match=r'the road.*\(4, 5\).*img_shape is \(4, 6\)'):
+        metric.process({}, [make_sample(PRED_7X5, GT_7X5, img_shape=(4, 6),
+                                        pred_input=PRED_4X6[:, :5])])
+    # pred_sem_seg replaced after the segmentor wrote both (as a TTA merge does)
+    sample = make_sample(PRED_7X5, GT_7X5, img_shape=(4, 6), pred_input=PRED_4X6)
+    del sample['pred_sem_seg']['has_input_pred']
+    with pytest.raises(ValueError, match='the road.*replaced'):
+        metric.process({}, [sample])
+    assert metric.results == []
 
 
 def test_per_category(monkeypatch):

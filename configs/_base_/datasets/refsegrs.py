@@ -37,5 +37,7 @@ test_dataloader = dict(
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(type=dataset_type, data_root=data_root, split='test', pipeline=test_pipeline))
-val_evaluator = dict(type='RRSISMetric', per_category=True)
+# MMSeg's convention: scored at each image's original size. The paper configs
+# (btdnet_swinb_*.py) set eval_resolution='input', the LAVT lineage's protocol.
+val_evaluator = dict(type='RRSISMetric', eval_resolution='original', per_category=True)
 test_evaluator = val_evaluator

@@ -1,14 +1,42 @@
 # The paper's recipe: AdamW, 1e-5 on the two encoders and 1e-4 elsewhere, weight decay 0.01,
 # poly decay (power 0.9) to 0 over 50 epochs, validation every epoch.
+#
+# Which parameters decay the paper does not say. We follow the LAVT lineage it builds on
+# (LAVT's train.py): no decay on the backbone's norm layers and on Swin's absolute_pos_embed /
+# relative_position_bias_table; everything else decays, biases included, and so do the heads'
+# norms. Our choices beyond LAVT: BERT's LayerNorms and BSC's gate norms count as the
+# backbone's norms (no decay; LAVT decays BERT's), and TBTDHead's level_embed and bg_prompts,
+# embeddings in all but name, do not decay either.
+#
+# mmengine gives a parameter the settings of the LONGEST custom key found in its name and then
+# ignores every other rule (norm_decay_mult included), so each no-decay key below is longer
+# than the lr key it overrides ('backbone' 8, 'text_encoder' 12, 'backbone.fusions' 16
+# characters) and repeats that key's lr_mult.
+_encoder_no_decay = dict(lr_mult=0.1, decay_mult=0.0)
+_encoder_no_decay_keys = (
+    # Swin (backbone.vision.*): position tables; patch-embed, block, patch-merging and output
+    # norms. The block norms are matched as '.norm1.weight' etc.: shorter keys lose to
+    # 'backbone'.
+    'absolute_pos_embed', 'relative_position_bias_table', 'patch_embed.norm', 'downsample.norm',
+    '.norm1.weight', '.norm1.bias', '.norm2.weight', '.norm2.bias', 'vision.norm',
+    # BERT (backbone.text.bert.* or text_encoder.bert.*)
+    'embeddings.LayerNorm', 'output.LayerNorm')
 optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='AdamW', lr=1e-4, betas=(0.9, 0.999), weight_decay=0.01),
-    # The longest matching key wins: BTDNet's fusion modules (backbone.fusions) train at 1e-4
-    # although they sit inside the backbone.
     paramwise_cfg=dict(custom_keys={
         'backbone': dict(lr_mult=0.1),
         'text_encoder': dict(lr_mult=0.1),
+        # BTDNet's fusion modules train at 1e-4 although they sit inside the backbone
         'backbone.fusions': dict(lr_mult=1.0),
+        **{key: _encoder_no_decay for key in _encoder_no_decay_keys},
+        # BSC's gate norms: g_v's InstanceNorm2d (gate_v.1) and g_l's TokenInstanceNorm
+        # (gate_l_norm, a plain nn.Module that mmengine would not take for a norm). Naming the
+        # stage makes the keys longer than 'backbone.fusions'.
+        **{f'fusions.{i}.{norm}': dict(lr_mult=1.0, decay_mult=0.0)
+           for i in range(4) for norm in ('gate_v.1', 'gate_l_norm')},
+        'decode_head.level_embed': dict(decay_mult=0.0),
+        'decode_head.bg_prompts': dict(decay_mult=0.0),
     }),
     clip_grad=None)
 param_scheduler = [

@@ -34,14 +34,17 @@ class RRSISMetric(BaseMetric):
     ``DefaultSampler`` pads onto the last ranks are dropped and every sample counts exactly once.
 
     Args:
-        eval_resolution (str): Where pixels are counted. ``'original'`` compares the prediction
-            and GT as given, i.e. at the original image size after mmseg's post-processing
-            (MMSeg convention). ``'input'`` first resizes both to the network input size
-            ``img_shape`` with nearest interpolation (centre-aligned, as PIL ``NEAREST``), which
-            follows the LAVT-lineage repos that score at the input size (GT resized nearest to
-            480×480 or 512×512). The prediction arrives already upsampled to the original size,
-            so in this mode it is a nearest re-sampling of that upsampled prediction, not the
-            network's raw input-size output. Defaults to ``'original'``.
+        eval_resolution (str): Where pixels are counted. ``'original'`` (MMSeg convention)
+            compares ``pred_sem_seg``, the logits resized bilinearly to the original image
+            size and then arg-maxed, with the GT as loaded, at the original size. ``'input'``
+            (the LAVT lineage's protocol, used by the BTDNet paper configs) compares
+            ``pred_sem_seg_input``, the argmax of the logits at the network input size
+            ``img_shape`` as :class:`ReferringEncoderDecoder` writes it, with the GT resized
+            to ``img_shape`` by centre-aligned nearest sampling (PIL ``NEAREST``, as those
+            repos resize the GT to 480×480 or 512×512). A sample without
+            ``pred_sem_seg_input``, with one of another size than ``img_shape``, or whose
+            ``pred_sem_seg`` was replaced after the segmentor wrote both (a TTA model's
+            merge) is refused with an error naming it. Defaults to ``'original'``.
         iou_thrs (Sequence[float]): Thresholds t of Pr@t, each in (0, 1]. Defaults to
             ``(0.5, 0.6, 0.7, 0.8, 0.9)``.
         per_category (bool): Also report oIoU and mIoU per category (metainfo ``category``, a
@@ -86,21 +89,24 @@ class RRSISMetric(BaseMetric):
         Args:
             data_batch (dict): A batch from the dataloader (unused).
             data_samples (Sequence[dict]): ``SegDataSample.to_dict()`` outputs with
-                ``pred_sem_seg['data']`` (1, H, W) 0/1 prediction, ``gt_sem_seg['data']``
-                (1, H, W) 0/1 GT (``ignore_index`` allowed), both at the original size, and the
-                metainfo ``img_shape``, ``ori_shape`` and optionally ``category``.
+                ``gt_sem_seg['data']`` (1, H, W) 0/1 GT (``ignore_index`` allowed) at the
+                original size, ``pred_sem_seg['data']`` (1, H, W) 0/1 prediction at the
+                original size (``'original'``) or ``pred_sem_seg_input['data']`` (1, h, w)
+                at the input size ``img_shape`` (``'input'``), and the metainfo
+                ``img_shape``, ``ori_shape`` and optionally ``category``.
         """
         for data_sample in data_samples:
-            pred = data_sample['pred_sem_seg']['data'].squeeze(0)
-            gt = data_sample['gt_sem_seg']['data'].squeeze(0).to(pred.device)
-            if pred.shape != gt.shape:
-                raise ValueError(f'RRSISMetric: prediction {tuple(pred.shape)} and GT '
-                                 f'{tuple(gt.shape)} of {self._describe(data_sample)} differ in '
-                                 'size; both must be at the original image size')
             if self.eval_resolution == 'input':
-                size = tuple(data_sample['img_shape'][:2])
-                pred = self._resize_nearest(pred, size)
-                gt = self._resize_nearest(gt, size)
+                pred = self._input_size_pred(data_sample)
+                gt = data_sample['gt_sem_seg']['data'].squeeze(0).to(pred.device)
+                gt = self._resize_nearest(gt, tuple(pred.shape))
+            else:
+                pred = data_sample['pred_sem_seg']['data'].squeeze(0)
+                gt = data_sample['gt_sem_seg']['data'].squeeze(0).to(pred.device)
+                if pred.shape != gt.shape:
+                    raise ValueError(f'RRSISMetric: prediction {tuple(pred.shape)} and GT '
+                                     f'{tuple(gt.shape)} of {self._describe(data_sample)} '
+                                     'differ in size; both must be at the original image size')
             intersection, union = self._intersect_and_union(pred, gt)
             category = self._category_index(data_sample) if self.per_category else -1
             self.results.append((intersection, union, category))
@@ -137,6 +143,27 @@ class RRSISMetric(BaseMetric):
         intersection = int((pred_fg & gt_fg).sum().item())
         union = int((pred_fg | gt_fg).sum().item())
         return intersection, union
+
+    def _input_size_pred(self, data_sample: dict) -> Tensor:
+        """The sample's (h, w) input-size prediction, checked against its ``img_shape``."""
+        where = f"RRSISMetric(eval_resolution='input'): {self._describe(data_sample)}"
+        pred_input = data_sample.get('pred_sem_seg_input')
+        if pred_input is None:
+            raise ValueError(f'{where} has no pred_sem_seg_input, the argmax of the logits at '
+                             'the input size that ReferringEncoderDecoder.predict writes; use a '
+                             "ReferringEncoderDecoder or eval_resolution='original'")
+        if not data_sample.get('pred_sem_seg', {}).get('has_input_pred', False):
+            raise ValueError(f'{where}: its pred_sem_seg was replaced after the segmentor wrote '
+                             'pred_sem_seg_input (test-time augmentation merges the copies '
+                             'at the original size), so the input-size prediction is not the '
+                             "one to score; use eval_resolution='original'")
+        pred = pred_input['data'].squeeze(0)
+        size = tuple(data_sample['img_shape'][:2])
+        if tuple(pred.shape) != size:
+            raise ValueError(f'{where}: pred_sem_seg_input is {tuple(pred.shape)} but '
+                             f'img_shape is {size}; the padding metainfo (padding_size) does '
+                             'not match the logits')
+        return pred
 
     @staticmethod
     def _resize_nearest(mask: Tensor, size: Tuple[int, int]) -> Tensor:

@@ -2,6 +2,7 @@
 from typing import Dict, List, Optional, Tuple
 
 import torch
+from mmengine.structures import PixelData
 from mmseg.models.segmentors import EncoderDecoder
 from mmseg.models.utils import resize
 from mmseg.utils import ConfigType, OptConfigType, OptMultiConfig, OptSampleList, SampleList
@@ -20,12 +21,17 @@ def gather_text(items, where: str) -> Dict[str, Tensor]:
         where (str): Where they come from, for the error message.
 
     Returns:
-        dict: ``input_ids``, ``attention_mask`` and (when present) ``masked_ids``, (B, Nt).
+        dict: every field of the text elements stacked: ``input_ids``, ``attention_mask`` and
+        what the preprocessor adds (``masked_ids``, ``masked_token_mask``, extra attention
+        masks...), each (B, Nt).
     """
     if not items or any(t is None for t in items):
         raise ValueError(f'{where}: samples carry no tokenized text; use '
                          'ReferringDataPreProcessor as the model data_preprocessor')
-    keys = [k for k in ('input_ids', 'attention_mask', 'masked_ids') if k in items[0]]
+    keys = list(items[0].keys())
+    for key in ('input_ids', 'attention_mask'):
+        if key not in keys:
+            raise ValueError(f'{where}: the samples\' text has no {key!r} (only {keys})')
     return {k: torch.stack([t.get(k) for t in items]) for k in keys}
 
 
@@ -41,9 +47,10 @@ class ReferringEncoderDecoder(EncoderDecoder):
       encodes both jointly and returns ``(visual_feats, text_feats)``.
 
     ``text_feats`` is a dict with ``feats`` (B, Nt, C_l) and ``mask`` (B, Nt), plus what the
-    backbone adds (``masked_feats``, ``target_feats``...). Heads whose class sets
-    ``takes_text = True`` receive it; every other mmseg head sees only the visual features,
-    so stock heads (``FCNHead``, ``FPNHead``...) plug in unchanged.
+    backbone adds (``masked_feats``, ``target_feats``...). Necks and heads whose class sets
+    ``takes_text = True`` receive it (``neck(x, text_feats)``, ``head.loss(x, text_feats,
+    ...)``); every other mmseg neck and head sees only the visual features, so stock ones
+    (``FPN``, ``FCNHead``, ``FPNHead``...) plug in unchanged.
 
     Args:
         backbone (dict): Backbone config.
@@ -106,7 +113,7 @@ class ReferringEncoderDecoder(EncoderDecoder):
             x = self.backbone(inputs)
             text_feats = self.text_encoder.encode_text(text)
         if self.with_neck:
-            x = self.neck(x)
+            x = self.neck(x, text_feats) if self._takes_text(self.neck) else self.neck(x)
         return x, text_feats
 
     def _head_loss(self, head: nn.Module, x, text_feats: TextFeats, data_samples: SampleList) -> dict:
@@ -140,14 +147,67 @@ class ReferringEncoderDecoder(EncoderDecoder):
         return self.decode_head.predict(x, batch_img_metas, self.test_cfg)
 
     def predict(self, inputs: Tensor, data_samples: OptSampleList = None) -> SampleList:
-        """Predicts masks at the original image size (mmseg post-processing)."""
+        """Predicts masks at the original image size (mmseg post-processing) and at the
+        network input size (``pred_sem_seg_input``, see :meth:`postprocess_result`)."""
         if data_samples is None:
             raise ValueError('ReferringEncoderDecoder.predict needs data samples: the '
                              'expression travels in them')
-        # The text rides in the metas so mmseg's whole/slide inference pass it through.
+        # The text rides in the metas so mmseg's whole/slide inference pass it through. The
+        # metas are copies: slide inference overwrites their img_shape with the crop's.
         batch_img_metas = [dict(s.metainfo, text=s.get('text')) for s in data_samples]
         seg_logits = self.inference(inputs, batch_img_metas)
         return self.postprocess_result(seg_logits, data_samples)
+
+    def postprocess_result(self, seg_logits: Tensor,
+                           data_samples: OptSampleList = None) -> SampleList:
+        """mmseg's post-processing plus the prediction at the network input size.
+
+        mmseg crops the padding off the logits, undoes a test-time flip, resizes them
+        bilinearly to ``ori_shape`` and takes the argmax (``pred_sem_seg``, ``seg_logits``).
+        The LAVT-lineage tables score instead the argmax of the logits at the input size, so
+        each sample also gets ``pred_sem_seg_input``: the same crop and flip, no resize, then
+        the argmax (TBTDHead's [M_bg, M_fg]: foreground where M_fg > M_bg), a (1, h, w) mask
+        with (h, w) = ``img_shape`` when the metas are consistent. Slide inference stitches
+        its windows into logits of the whole padded input first, so the same holds there.
+        ``pred_sem_seg`` gets metainfo ``has_input_pred=True``: a step that later replaces
+        it (mmseg's ``SegTTAModel`` merges augmented copies into a new ``PixelData``) drops
+        the mark, and ``RRSISMetric(eval_resolution='input')`` refuses the unpaired sample.
+
+        Args:
+            seg_logits (Tensor): (B, C, H, W) logits at the padded input size.
+            data_samples (list[SegDataSample], optional): The samples, with metainfo
+                ``img_shape``, ``ori_shape`` and optionally ``padding_size`` (or
+                ``img_padding_size``), ``flip`` and ``flip_direction``. Defaults to None.
+
+        Returns:
+            list[SegDataSample]: With ``seg_logits`` (C, H_ori, W_ori), ``pred_sem_seg``
+            (1, H_ori, W_ori) and ``pred_sem_seg_input`` (1, h, w).
+        """
+        only_prediction = data_samples is None
+        data_samples = super().postprocess_result(seg_logits, data_samples)
+        for i, data_sample in enumerate(data_samples):
+            logits = seg_logits[i] if only_prediction else \
+                self._input_size_logits(seg_logits[i], data_sample.metainfo)
+            if logits.shape[0] > 1:
+                pred = logits.argmax(dim=0, keepdim=True)
+            else:
+                pred = (logits.sigmoid() > self.decode_head.threshold).to(logits)
+            data_sample.set_data({'pred_sem_seg_input': PixelData(data=pred)})
+            data_sample.pred_sem_seg.set_metainfo(dict(has_input_pred=True))
+        return data_samples
+
+    @staticmethod
+    def _input_size_logits(logits: Tensor, img_meta: dict) -> Tensor:
+        """Crops the padding off (C, H, W) logits and undoes a flip, as mmseg's
+        ``postprocess_result`` does before its resize; returns (C, h, w)."""
+        padding = img_meta.get('img_padding_size', img_meta.get('padding_size', [0] * 4))
+        left, right, top, bottom = padding
+        logits = logits[:, top:logits.shape[1] - bottom, left:logits.shape[2] - right]
+        if img_meta.get('flip', None):
+            # mmseg's postprocess_result has already refused other directions
+            horizontal = img_meta.get('flip_direction') == 'horizontal'
+            logits = logits.flip(dims=(2, ) if horizontal else (1, ))
+        return logits
 
     def _forward(self, inputs: Tensor, data_samples: OptSampleList = None):
         """Raw decode-head output, without post-processing."""
