@@ -1,3 +1,4 @@
 from .bidirectional_extractor import BidirectionalExtractor
+from .stage_wise_extractor import StageWiseExtractor
 
-__all__ = ['BidirectionalExtractor']
+__all__ = ['BidirectionalExtractor', 'StageWiseExtractor']

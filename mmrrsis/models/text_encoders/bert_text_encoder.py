@@ -28,6 +28,13 @@ class BertTextEncoder(BaseModule):
             ``BertConfig`` are exactly bert-base-uncased. Only used when ``pretrained=False``.
         stages (Sequence[int]): Number of layers in each stage; must sum to the number of
             layers. Defaults to (3, 3, 3, 3).
+        freeze_embeddings (bool): Keep the embeddings fixed (``requires_grad=False``).
+            Defaults to False.
+        frozen_layers (Sequence[int]): Indices of encoder layers kept fixed. The LAVT-lineage
+            training scripts put only BERT's layers 0-9 in the optimizer, so the embeddings and
+            layers 10-11 never change; ``freeze_embeddings=True, frozen_layers=(10, 11)``
+            reproduces that (dropout still acts in those layers, as there) and saves their
+            weight gradients. Defaults to ().
         init_cfg (dict, optional): mmengine init config. Defaults to None.
     """
 
@@ -36,6 +43,8 @@ class BertTextEncoder(BaseModule):
                  pretrained: bool = True,
                  bert_config: Optional[dict] = None,
                  stages: Sequence[int] = (3, 3, 3, 3),
+                 freeze_embeddings: bool = False,
+                 frozen_layers: Sequence[int] = (),
                  init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         from transformers import BertConfig, BertModel
@@ -51,6 +60,16 @@ class BertTextEncoder(BaseModule):
         self.stages = tuple(stages)
         bounds = torch.tensor((0, ) + self.stages).cumsum(0).tolist()
         self._stage_bounds = list(zip(bounds[:-1], bounds[1:]))
+        bad = [i for i in frozen_layers if not 0 <= i < num_layers]
+        if bad:
+            raise ValueError(f'BertTextEncoder frozen_layers {bad} are not layers of a '
+                             f'{num_layers}-layer BERT')
+        self.freeze_embeddings = freeze_embeddings
+        self.frozen_layers = tuple(frozen_layers)
+        frozen = [self.bert.embeddings] if freeze_embeddings else []
+        frozen += [self.bert.encoder.layer[i] for i in self.frozen_layers]
+        for module in frozen:
+            module.requires_grad_(False)
 
     @property
     def embed_dims(self) -> int:

@@ -1,8 +1,9 @@
 from .attention import CrossAttentionLayer, MSDeformAttention, SDPAttention
+from .pixel_word_attention import LanguageGate, PixelWordAttention, pixel_instance_norm
 from .positional_encoding import sine_positional_encoding
 from .text_utils import coord_grid, masked_mean
 
 __all__ = [
-    'CrossAttentionLayer', 'MSDeformAttention', 'SDPAttention', 'coord_grid', 'masked_mean',
-    'sine_positional_encoding'
+    'CrossAttentionLayer', 'LanguageGate', 'MSDeformAttention', 'PixelWordAttention', 'SDPAttention',
+    'coord_grid', 'masked_mean', 'pixel_instance_norm', 'sine_positional_encoding'
 ]

@@ -1,0 +1,3 @@
+from .pwam import PWAM
+
+__all__ = ['PWAM']

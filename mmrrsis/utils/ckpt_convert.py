@@ -1,0 +1,230 @@
+"""Key conversion of checkpoints saved by the LAVT-lineage reference code into mmrrsis layout.
+
+The reference repositories of LAVT, RMSIN and FIANet share one layout: ``backbone.*`` (the
+original Swin code with a fusion module ``layers.{i}.fusion`` and gate ``layers.{i}.res_gate``
+per stage), ``classifier.*`` (the decoder) and BERT either under ``text_encoder.*`` in the same
+state dict (``lavt_one``) or in a separate state dict (``lavt``). This module turns such a
+checkpoint into the state dict of a :class:`ReferringEncoderDecoder` whose backbone is a
+:class:`StageWiseExtractor`. The Swin keys go through mmseg's own converter
+(``swin2mmseg.convert_swin``: key names and the patch-merging channel order).
+"""
+import argparse
+import importlib.util
+import os.path as osp
+import re
+from collections import OrderedDict
+from typing import Callable, Dict, Iterable, List, Optional, Tuple
+
+import torch
+from torch import Tensor
+
+StateDict = Dict[str, Tensor]
+
+
+class CheckpointConversionError(ValueError):
+    """A reference checkpoint holds keys the converter does not know, or lacks needed ones."""
+
+
+def _load_mmseg_swin_converter() -> Callable[[StateDict], StateDict]:
+    """mmseg's ``convert_swin`` from its bundled ``tools/model_converters/swin2mmseg.py``."""
+    import mmseg
+    root = osp.dirname(mmseg.__file__)
+    candidates = [osp.join(root, '.mim', 'tools', 'model_converters', 'swin2mmseg.py'),
+                  osp.join(osp.dirname(root), 'tools', 'model_converters', 'swin2mmseg.py')]
+    for path in candidates:
+        if osp.isfile(path):
+            spec = importlib.util.spec_from_file_location('_mmseg_swin2mmseg', path)
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            return module.convert_swin
+    raise FileNotFoundError('mmseg\'s Swin key converter swin2mmseg.py was not found in '
+                            f'{candidates}; reinstall mmsegmentation from PyPI')
+
+
+def load_reference_checkpoint(path: str) -> dict:
+    """Loads a checkpoint written by the reference training scripts, safely.
+
+    Those scripts save ``{'model', 'bert_model'?, 'optimizer', 'epoch', 'args',
+    'lr_scheduler'}`` where ``args`` is an ``argparse.Namespace``. torch >= 2.6 loads with
+    ``weights_only=True``, which refuses that class; it is allow-listed here for this one
+    load only (a Namespace holds plain values and runs no code), and safe loading stays on
+    for every other global.
+
+    Args:
+        path (str): Checkpoint file.
+
+    Returns:
+        dict: The loaded checkpoint.
+    """
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'reference checkpoint {path} does not exist')
+    with torch.serialization.safe_globals([argparse.Namespace]):
+        try:
+            return torch.load(path, map_location='cpu', weights_only=True)
+        except Exception as error:  # the unpickler names the refused global
+            raise CheckpointConversionError(
+                f'{path} could not be loaded with safe loading ({error}). If you trust the '
+                'file, re-save its tensors first: torch.save({"model": torch.load(path, '
+                'weights_only=False)["model"]}, "clean.pth")') from error
+
+
+def split_reference_checkpoint(ckpt: dict, source: str) -> Tuple[StateDict, Optional[StateDict]]:
+    """Returns the model state dict and the separate BERT state dict (``lavt`` layout) if any."""
+    if not isinstance(ckpt, dict):
+        raise CheckpointConversionError(f'{source} holds a {type(ckpt).__name__}, not a dict')
+    if 'model' in ckpt:
+        return ckpt['model'], ckpt.get('bert_model')
+    if 'state_dict' in ckpt:
+        return ckpt['state_dict'], ckpt.get('bert_model')
+    if any(k.startswith(('backbone.', 'classifier.')) for k in ckpt):
+        return ckpt, None
+    raise CheckpointConversionError(
+        f'{source} has neither a "model" entry nor backbone./classifier. keys; its top-level '
+        f'keys are {sorted(ckpt)[:20]}')
+
+
+def pwam_rules(ref: str, ours: str) -> List[Tuple[str, str, bool]]:
+    """(reference suffix, mmrrsis suffix, squeeze 1x1 conv) of one PWAM (fusion body)."""
+    return [
+        (f'{ref}vis_project.0.', f'{ours}vis_proj.0.', True),
+        (f'{ref}image_lang_att.f_query.0.', f'{ours}attn.query.', True),
+        (f'{ref}image_lang_att.f_key.0.', f'{ours}attn.key.', True),
+        (f'{ref}image_lang_att.f_value.0.', f'{ours}attn.value.', True),
+        (f'{ref}image_lang_att.W.0.', f'{ours}attn.out.', True),
+        (f'{ref}project_mm.0.', f'{ours}mm_proj.0.', True),
+    ]
+
+
+def simple_decoding_rules(num_steps: int = 3) -> List[Tuple[str, str, bool]]:
+    """Reference ``SimpleDecoding`` (``classifier.*``) to :class:`LAVTHead` (``decode_head.*``)."""
+    rules = []
+    for step, level in enumerate(range(num_steps + 1, 1, -1)):  # conv*_4 first
+        for conv in (1, 2):
+            ours = f'decode_head.fuse_steps.{step}.{conv - 1}.'
+            rules.append((f'classifier.conv{conv}_{level}.', ours + 'conv.', False))
+            rules.append((f'classifier.bn{conv}_{level}.', ours + 'bn.', False))
+    rules.append(('classifier.conv1_1.', 'decode_head.conv_seg.', False))
+    return rules
+
+
+def apply_rules(state: StateDict, rules: Iterable[Tuple[str, str, bool]],
+                out: StateDict) -> List[str]:
+    """Moves every key that starts with a rule's prefix; returns the keys no rule matched."""
+    rules = list(rules)
+    left = []
+    for key, value in state.items():
+        for ref, ours, squeeze in rules:
+            if key.startswith(ref):
+                if squeeze and value.dim() == 3 and value.shape[-1] == 1:
+                    value = value.squeeze(-1)
+                out[ours + key[len(ref):]] = value
+                break
+        else:
+            left.append(key)
+    return left
+
+
+def convert_lavt_lineage(model: StateDict,
+                         bert: Optional[StateDict] = None,
+                         fusion_rules: Callable[[int], List[Tuple[str, str, bool]]] = None,
+                         dead_prefixes: Iterable[str] = (),
+                         num_stages: int = 4) -> Tuple[StateDict, List[str]]:
+    """Converts a LAVT-lineage reference state dict.
+
+    Args:
+        model (dict): The reference model's state dict (``backbone.*``, ``classifier.*``,
+            optionally ``text_encoder.*``).
+        bert (dict, optional): The separate BERT state dict of the ``lavt`` layout
+            (``embeddings.*``, ``encoder.*``). Defaults to None.
+        fusion_rules (callable): Stage index -> rules for that stage's fusion keys (reference
+            prefixes start with ``backbone.layers.{i}.``). Defaults to LAVT's PWAM + gate.
+        dead_prefixes (Iterable[str]): Reference key prefixes of parameters that never reach
+            an output (e.g. the last stage's gate); dropped and reported.
+        num_stages (int): Swin stages. Defaults to 4.
+
+    Returns:
+        tuple: the mmrrsis state dict and the list of dropped reference keys.
+
+    Raises:
+        CheckpointConversionError: listing every reference key no rule knows.
+    """
+    if fusion_rules is None:
+        fusion_rules = lavt_fusion_rules
+    dropped = []
+    state = OrderedDict()
+    for key, value in model.items():
+        if key.startswith(tuple(dead_prefixes)):
+            dropped.append(key)
+        else:
+            state[key] = value
+    texts = {k[len('text_encoder.'):]: v for k, v in state.items()
+             if k.startswith('text_encoder.')}
+    if texts and bert is not None:
+        raise CheckpointConversionError('the checkpoint has BERT both inside the model '
+                                        '(text_encoder.*) and as bert_model; which one to use?')
+    texts = texts or dict(bert or {})
+    if not texts:
+        raise CheckpointConversionError('the checkpoint has no BERT weights: neither '
+                                        'text_encoder.* keys nor a bert_model entry')
+    state = OrderedDict((k, v) for k, v in state.items() if not k.startswith('text_encoder.'))
+
+    out = OrderedDict()
+    rules = [rule for i in range(num_stages) for rule in fusion_rules(i)]
+    rules += simple_decoding_rules()
+    left = apply_rules(state, rules, out)
+
+    swin = OrderedDict()
+    unknown = []
+    swin_key = re.compile(r'backbone\.(patch_embed\.|layers\.\d+\.(blocks|downsample)\.|norm\d+\.)')
+    for key in left:
+        if swin_key.match(key):
+            swin[key[len('backbone.'):]] = state[key]
+        else:
+            unknown.append(key)
+    for key, value in _load_mmseg_swin_converter()(swin).items():
+        out['backbone.vision.' + key] = value
+
+    for key, value in texts.items():
+        # the pooler is removed in the reference; position_ids is a constant buffer
+        if key.startswith('pooler.') or key == 'embeddings.position_ids':
+            dropped.append(('text_encoder.' if 'text_encoder.' + key in model else '') + key)
+        elif key.startswith(('embeddings.', 'encoder.')):
+            out['backbone.text.bert.' + key] = value
+        else:
+            unknown.append(f'(BERT) {key}')
+    if unknown:
+        raise CheckpointConversionError(
+            f'{len(unknown)} reference keys have no place in the mmrrsis model: '
+            f'{unknown[:30]}' + (' ...' if len(unknown) > 30 else ''))
+    return out, dropped
+
+
+def lavt_fusion_rules(stage: int) -> List[Tuple[str, str, bool]]:
+    """LAVT's ``layers.{i}.fusion`` (PWAM) and ``layers.{i}.res_gate`` for stage ``stage``."""
+    ref, ours = f'backbone.layers.{stage}.', f'backbone.fusions.{stage}.'
+    return pwam_rules(ref + 'fusion.', ours) + [(ref + 'res_gate.', ours + 'gate.', False)]
+
+
+def check_against_model(state: StateDict, expected: Dict[str, torch.Size]) -> None:
+    """Raises unless ``state`` has exactly the keys (and shapes) of ``expected``.
+
+    Args:
+        state (dict): Converted state dict.
+        expected (dict): Key -> shape of the target model's state dict.
+    """
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    wrong = sorted(k for k in set(state) & set(expected)
+                   if tuple(state[k].shape) != tuple(expected[k]))
+    problems = []
+    if missing:
+        problems.append(f'{len(missing)} keys of the mmrrsis model are not in the checkpoint: '
+                        f'{missing[:30]}')
+    if unexpected:
+        problems.append(f'{len(unexpected)} converted keys are not in the mmrrsis model: '
+                        f'{unexpected[:30]}')
+    if wrong:
+        problems.append('shape mismatches: ' + ', '.join(
+            f'{k} {tuple(state[k].shape)} vs {tuple(expected[k])}' for k in wrong[:20]))
+    if problems:
+        raise CheckpointConversionError('; '.join(problems))
