@@ -40,7 +40,7 @@ import os
 import os.path as osp
 import statistics
 import sys
-from typing import Callable, Dict
+from typing import Callable, Dict, List
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
@@ -53,17 +53,17 @@ from mmrrsis.utils.profiling import peak_extra_bytes, timed  # noqa: E402
 
 
 class UnfoldBSC(BSC):
-    """BSC whose affinity follows the paper's text literally: unfold, then linear maps.
+    """BSC whose affinities follow the paper's text literally: unfold, then linear maps.
 
     Every pixel's r x r patch is materialised (``F.unfold``, r² C values per pixel) and
-    mapped to D; every token's r-token window is gathered and mapped to D; the per-window
-    affinities are weighted and summed. Same parameters and outputs as :class:`BSC`.
+    mapped to D; every token's r-token window is gathered and mapped to D; their products are
+    the per-window affinities, which :meth:`BSC.affinity` weights with each direction's
+    window weights. Same parameters and outputs as :class:`BSC`.
     """
 
-    def affinity(self, vis: Tensor, text: Tensor) -> Tensor:
+    def window_affinities(self, vis: Tensor, text: Tensor) -> List[Tensor]:
         num_tokens = text.shape[1]
-        weights = self.window_logits.softmax(0) * self.embed_dims**-0.5
-        affinity = 0
+        pieces = []
         for k, r in enumerate(self.window_sizes):
             conv = self.vis_windows[k]
             patches = F.unfold(vis, r, padding=r // 2).transpose(1, 2)  # (B, hw, C r r)
@@ -73,8 +73,8 @@ class UnfoldBSC(BSC):
             windows = torch.stack([padded[:, j:j + num_tokens] for j in range(r)], -1)
             conv1d = self.text_windows[k]
             psi = F.linear(windows.flatten(2), conv1d.weight.flatten(1), conv1d.bias)
-            affinity = affinity + weights[k] * phi @ psi.transpose(1, 2)
-        return affinity
+            pieces.append(phi @ psi.transpose(1, 2))
+        return pieces
 
 
 def parse_args():

@@ -1,5 +1,5 @@
 """Bidirectional Spatial Correlation (BTDNet paper, Sec. III-C2, Eqs. 2-4)."""
-from typing import Sequence, Tuple
+from typing import Dict, List, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -49,41 +49,78 @@ class TokenInstanceNorm(nn.Module):
         return (x * self.weight.to(stats_dtype) + self.bias.to(stats_dtype)).to(dtype)
 
 
+class PixelInstanceNorm(nn.InstanceNorm2d):
+    """``nn.InstanceNorm2d(C, affine=True)`` that also takes a 1 x 1 map.
+
+    ``F.instance_norm`` refuses a single spatial element (BSC meets one at stage 4 of a
+    32 x 32 input). There ``x - mean`` is exactly 0, so the output is the bias; it is computed
+    from ``x`` so that the graph, and every parameter's (zero) gradient, stays as at larger
+    maps. The affine weight and bias start at zero (the BSC gates start closed).
+
+    Args:
+        num_features (int): Channels C.
+        eps (float): Added to the variance. Defaults to 1e-5.
+    """
+
+    def __init__(self, num_features: int, eps: float = 1e-5):
+        super().__init__(num_features, eps=eps, affine=True)
+        nn.init.zeros_(self.weight)
+        nn.init.zeros_(self.bias)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Normalises (B, C, h, w) features over h*w; returns (B, C, h, w)."""
+        if x.shape[-2] * x.shape[-1] > 1:
+            return super().forward(x)
+        centred = x - x.mean((-2, -1), keepdim=True)
+        return centred * self.weight[:, None, None] + self.bias[:, None, None]
+
+
 @MODELS.register_module()
 class BSC(BaseModule):
     """Bidirectional Spatial Correlation between one vision and one text stage.
 
     Implements BTDNet Sec. III-C2: for each window size r, every pixel's r x r neighbourhood
-    and every token's r-token window are mapped to D dims (φ_r(V), ψ_r(L)); the affinity
-    ``A = Σ_r w_r φ_r(V) ψ_r(L)^T / sqrt(D)`` (B, hw, Nt), with ``w = softmax`` over learnable
-    logits, drives both directions::
+    and every token's r-token window are mapped to D dims (φ_r(V), ψ_r(L), Eq. 2). Eq. 3
+    weights the windows twice, with one learnable weighting per direction, giving the
+    vision-oriented affinity A_v and the text-oriented A_l (both (B, hw, Nt) here)::
 
-        V_hat = softmax_tokens(A) · proj_l(L)            (B, hw, C)   'l2v'
-        L_hat = softmax_pixels(A^T) · proj_v(V)          (B, Nt, C_l) 'v2l'
+        A_v = Σ_r w^v_r φ_r(V) ψ_r(L)^T / sqrt(D),   w^v = softmax(window_logits_l2v)
+        A_l = Σ_r w^l_r φ_r(V) ψ_r(L)^T / sqrt(D),   w^l = softmax(window_logits_v2l)
+        V_hat = softmax_tokens(A_v) · proj_l(L)          (B, hw, C)   'l2v'
+        L_hat = softmax_pixels(A_l^T) · proj_v(V)        (B, Nt, C_l) 'v2l'
         V' = V + g_v([V; V_hat]) ⊙ V_hat,   g_v = 1x1 conv -> InstanceNorm2d -> tanh
         L' = L + g_l([L; L_hat]) ⊙ L_hat,   g_l = Linear -> InstanceNorm1d -> tanh
+
+    The window maps φ_r, ψ_r are shared by the two directions; only the weightings differ,
+    and only those of the built directions exist.
 
     Unfold equivalence: the paper's "unfold then linear map" of an r x r window is exactly a
     dense r x r convolution C -> D (padding r // 2), and of an r-token window a 1-D
     convolution C_l -> D; those convolutions hold the parameters. The pixel side is never
     materialised, neither unfolded (r² x C per pixel) nor as φ_r(V) (D per pixel):
     φ_r(V)·ψ_r(L)_t is linear in V, so each token's ψ is folded into the weights first
-    (K_t = Σ_r w_r W_r^T ψ_r(L)_t, a C x r_max x r_max kernel) and A is the per-sample
-    convolution of V with the Nt kernels, mathematically equal: hw·C·Nt·r_max²
-    multiply-adds instead of hw·C·D·Σr² (1/18 for Nt=20, D=256, r=1,3,5). That
-    convolution runs as r_max matmuls (one per kernel row) whose outputs are shifted and
-    summed, so neither forward nor backward builds im2col columns; at stage 1 (B=2, 128²,
-    C=128) windows (1, 3, 5) then cost about the same peak memory as window (1,) alone
+    (K_{r,t} = W_r^T ψ_r(L)_t, a C x r x r kernel) and the per-window affinity
+    A_r = φ_r(V) ψ_r(L)^T is the per-sample convolution of V with the Nt kernels,
+    mathematically equal: hw·C·Nt·Σr² multiply-adds instead of hw·C·D·Σr² (1/13 for Nt=20,
+    D=256). The two directions then only mix the R pieces A_r, (B, hw, Nt) each, with their
+    own weights, cheaper than folding each direction's weights into its own r_max x r_max
+    kernel (2·r_max² = 50 kernel taps for r=1,3,5 instead of Σr² = 35). Each convolution runs
+    as r matmuls (one per kernel row) whose outputs are shifted and summed, so neither
+    forward nor backward builds im2col columns; at stage 1 (B=2, 128², C=128) windows
+    (1, 3, 5) then cost about the same peak memory as window (1,) alone
     (``tools/analysis/benchmark_bsc.py``). Likewise
-    ``softmax(A^T)·proj_v(V) = proj_v(softmax(A^T)·V)`` (rows sum to 1), so proj_v runs on
-    Nt vectors, not hw.
+    ``softmax(A_l^T)·proj_v(V) = proj_v(softmax(A_l^T)·V)`` (rows sum to 1), so proj_v runs
+    on Nt vectors, not hw. Any map size h, w >= 1 works: a kernel tap whose offset reaches
+    past the map only ever meets the zero padding and is skipped.
 
     Choices the paper leaves open: padded tokens are zeroed before the token windows (they do
     not leak into neighbours), excluded from the token softmax, and get no update
     (L' = L there); the text gate's instance norm uses real tokens only
     (:class:`TokenInstanceNorm`). The gates end in tanh, not sigmoid, and their norms' affine
     weight and bias start at zero, so at step 0 the gate is exactly 0 and V' = V, L' = L: a
-    pretrained backbone is undisturbed. The softmaxes run in float32 (AMP safety).
+    pretrained backbone is undisturbed. The window weights start uniform. The softmaxes run
+    in float32 (AMP safety). A state dict of the former single shared ``window_logits``
+    loads into both directions' weights.
 
     Args:
         vis_channels (int): Visual channels C of the stage.
@@ -130,64 +167,97 @@ class BSC(BaseModule):
             nn.Conv2d(vis_channels, embed_dims, r, padding=r // 2) for r in window_sizes)
         self.text_windows = nn.ModuleList(
             nn.Conv1d(text_channels, embed_dims, r, padding=r // 2) for r in window_sizes)
-        self.window_logits = nn.Parameter(torch.zeros(len(window_sizes)))
 
         if 'l2v' in directions:
+            self.window_logits_l2v = nn.Parameter(torch.zeros(len(window_sizes)))
             self.proj_l = nn.Linear(text_channels, vis_channels)
             self.gate_v = nn.Sequential(
-                nn.Conv2d(2 * vis_channels, vis_channels, 1),
-                nn.InstanceNorm2d(vis_channels, affine=True), nn.Tanh())
-            nn.init.zeros_(self.gate_v[1].weight)
-            nn.init.zeros_(self.gate_v[1].bias)
+                nn.Conv2d(2 * vis_channels, vis_channels, 1), PixelInstanceNorm(vis_channels),
+                nn.Tanh())
         if 'v2l' in directions:
+            self.window_logits_v2l = nn.Parameter(torch.zeros(len(window_sizes)))
             self.proj_v = nn.Linear(vis_channels, text_channels)
             self.gate_l_fc = nn.Linear(2 * text_channels, text_channels)
             self.gate_l_norm = TokenInstanceNorm(text_channels)
 
-    def affinity(self, vis: Tensor, text: Tensor) -> Tensor:
-        """Multi-window affinity ``A`` (Eq. 3), before masking.
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
+                              unexpected_keys, error_msgs):
+        # BSCs before the per-direction weights had one shared ``window_logits``
+        shared = state_dict.pop(prefix + 'window_logits', None)
+        if shared is not None:
+            for direction in self.directions:
+                state_dict.setdefault(f'{prefix}window_logits_{direction}', shared)
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys,
+                                      unexpected_keys, error_msgs)
+
+    def window_weights(self, direction: str) -> Tensor:
+        """(R,) softmax-normalised window weights w^v ('l2v') or w^l ('v2l') of Eq. 3."""
+        return getattr(self, f'window_logits_{direction}').softmax(0)
+
+    def window_affinities(self, vis: Tensor, text: Tensor) -> List[Tensor]:
+        """Per-window affinities ``A_r = φ_r(V) ψ_r(L)^T`` of Eq. 3, unweighted, unscaled.
 
         Args:
             vis (Tensor): (B, C, h, w) visual features.
             text (Tensor): (B, Nt, C_l) text features, padded tokens already zeroed.
 
         Returns:
-            Tensor: (B, h*w, Nt) affinity.
+            list[Tensor]: One (B, h*w, Nt) affinity per window, in ``window_sizes`` order.
         """
         batch, channels, height, width = vis.shape
         num_tokens = text.shape[1]
-        r_max = max(self.window_sizes)
-        pad = r_max // 2
-        weights = self.window_logits.softmax(0) * self.embed_dims**-0.5
         text_t = text.transpose(1, 2)
-        # per token, a C-channel r_max x r_max kernel (the Conv2d weight layout, no copy)
-        kernel = vis.new_zeros(batch, num_tokens, channels, r_max, r_max)
-        bias = 0
-        for k, r in enumerate(self.window_sizes):
-            # (B, Nt, D), already weighted: scaling D-vectors is cheaper than C*r*r kernels
-            psi = self.text_windows[k](text_t).transpose(1, 2) * weights[k]
-            conv = self.vis_windows[k]
-            lo = (r_max - r) // 2
-            kernel[..., lo:lo + r, lo:lo + r] += (psi @ conv.weight.flatten(1)).view(
-                batch, num_tokens, channels, r, r)
-            bias = bias + psi @ conv.bias
-        # The convolution of V with the token kernels, one kernel row at a time: a matmul
-        # gives every column offset's response at every pixel, which is then shifted into
-        # place. F.conv2d's CPU backward would build im2col columns instead
-        # (C * r_max^2 * h * w per sample, 200 MiB at stage 1).
         pixels = vis.flatten(2)
-        affinity = bias[..., None, None]
-        for dy in range(r_max):
-            taps = kernel[..., dy, :].transpose(2, 3).reshape(batch, num_tokens * r_max, channels)
-            rows = (taps @ pixels).view(batch, num_tokens, r_max, height, width)
-            for dx in range(r_max):
-                # out(y, x) = rows(y + oy, x + ox), zero outside (negative pad = crop)
-                oy, ox = dy - pad, dx - pad
-                shifted = rows[:, :, dx]
-                if oy or ox:
-                    shifted = F.pad(shifted, (-ox, ox, -oy, oy))
-                affinity = affinity + shifted
-        return affinity.flatten(2).transpose(1, 2)
+        pieces = []
+        for k, r in enumerate(self.window_sizes):
+            psi = self.text_windows[k](text_t).transpose(1, 2)  # (B, Nt, D)
+            conv = self.vis_windows[k]
+            # per token, a C-channel r x r kernel (the Conv2d weight layout, no copy)
+            kernel = (psi @ conv.weight.flatten(1)).view(batch, num_tokens, channels, r, r)
+            piece = (psi @ conv.bias)[..., None, None]
+            # The convolution of V with the token kernels, one kernel row at a time: a matmul
+            # gives every column offset's response at every pixel, which is then shifted into
+            # place. F.conv2d's CPU backward would build im2col columns instead
+            # (C * r^2 * h * w per sample, 200 MiB at stage 1 for r = 5).
+            for dy in range(r):
+                oy = dy - r // 2
+                if abs(oy) >= height:
+                    continue  # the row only ever meets the zero padding
+                taps = kernel[..., dy, :].transpose(2, 3).reshape(batch, num_tokens * r, channels)
+                rows = (taps @ pixels).view(batch, num_tokens, r, height, width)
+                for dx in range(r):
+                    ox = dx - r // 2
+                    if abs(ox) >= width:
+                        continue
+                    # out(y, x) = rows(y + oy, x + ox), zero outside (negative pad = crop,
+                    # never of the whole side, so F.pad accepts it)
+                    shifted = rows[:, :, dx]
+                    if oy or ox:
+                        shifted = F.pad(shifted, (-ox, ox, -oy, oy))
+                    piece = piece + shifted
+            pieces.append(piece.flatten(2).transpose(1, 2))
+        return pieces
+
+    def affinity(self, vis: Tensor, text: Tensor) -> Dict[str, Tensor]:
+        """The multi-window affinities of Eq. 3 of the built directions, before masking.
+
+        Args:
+            vis (Tensor): (B, C, h, w) visual features.
+            text (Tensor): (B, Nt, C_l) text features, padded tokens already zeroed.
+
+        Returns:
+            dict[str, Tensor]: ``'l2v'``: A_v, ``'v2l'``: A_l (each built direction), both
+            (B, h*w, Nt).
+        """
+        pieces = self.window_affinities(vis, text)
+        affinities = {}
+        for direction in self.directions:
+            weights = self.window_weights(direction) * self.embed_dims**-0.5
+            affinity = weights[0] * pieces[0]
+            for weight, piece in zip(weights[1:], pieces[1:]):
+                affinity = affinity + weight * piece
+            affinities[direction] = affinity
+        return affinities
 
     def forward(self, vis: Tensor, text: Tensor, text_mask: Tensor) -> Tuple[Tensor, Tensor]:
         """Correlates one stage's vision and text features.
@@ -206,18 +276,23 @@ class BSC(BaseModule):
                              f'text channels got {channels} / {text.shape[-1]}')
         valid = text_mask.to(torch.bool)
         text_real = text.masked_fill(~valid[..., None], 0)
-        logits = self.affinity(vis, text_real)
-        logits = logits.to(_at_least_float32(logits.dtype))
-        logits = logits.masked_fill(~valid[:, None, :], torch.finfo(logits.dtype).min)
+        affinities = self.affinity(vis, text_real)
 
         vis_out, text_out = vis, text
         if 'l2v' in self.directions:
+            logits = affinities['l2v']
+            logits = logits.to(_at_least_float32(logits.dtype))
+            logits = logits.masked_fill(~valid[:, None, :], torch.finfo(logits.dtype).min)
             attn = logits.softmax(-1).type_as(vis)  # over tokens
             vis_hat = (attn @ self.proj_l(text_real)).transpose(1, 2)
             vis_hat = vis_hat.reshape(batch, channels, height, width)
             vis_out = vis + self.gate_v(torch.cat([vis, vis_hat], 1)) * vis_hat
         if 'v2l' in self.directions:
-            attn = logits.transpose(1, 2).softmax(-1).type_as(vis)  # over pixels
+            # over pixels, one token at a time: padded tokens need no mask, their L_hat is
+            # zeroed below
+            logits = affinities['v2l']
+            logits = logits.to(_at_least_float32(logits.dtype))
+            attn = logits.transpose(1, 2).softmax(-1).type_as(vis)
             text_hat = self.proj_v(attn @ vis.flatten(2).transpose(1, 2))
             text_hat = text_hat.masked_fill(~valid[..., None], 0)
             gate = torch.tanh(

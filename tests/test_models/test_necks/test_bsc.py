@@ -1,13 +1,20 @@
+import copy
+
 import pytest
 import torch
 import torch.nn.functional as F
+from mmengine.structures import PixelData
+from mmseg.structures import SegDataSample
 from torch import nn
 
+from mmrrsis.datasets.transforms import KeyPhraseMasker
 from mmrrsis.models.necks import BSC
 from mmrrsis.models.necks.bsc import TokenInstanceNorm
 from mmrrsis.registry import MODELS
 
 C, C_L, D = 16, 24, 8
+# read by the tiny_btdnet_cfg fixture (its vocab)
+EXPRESSIONS = ['the red vehicle at the top left', 'the blue vehicle at the bottom right']
 
 
 def inputs(batch=2, height=6, width=7, tokens=5, seed=0):
@@ -28,13 +35,20 @@ def randomised(seed=1, **kwargs):
     return bsc
 
 
+def literal_instance_norm(x, weight, bias, eps=1e-5):
+    """Instance norm over the last dim of (N, C, L) written out (also for L = 1)."""
+    mean = x.mean(-1, keepdim=True)
+    var = (x - mean).square().mean(-1, keepdim=True)
+    return (x - mean) / (var + eps).sqrt() * weight[:, None] + bias[:, None]
+
+
 def reference(bsc, vis, text, mask):
-    """BSC written literally: F.unfold / token-window gather followed by linear maps."""
+    """BSC written literally: F.unfold / token-window gather followed by linear maps, and
+    Eq. 3's two weightings of the per-window affinities, w^v for A_v and w^l for A_l."""
     batch, channels, height, width = vis.shape
     valid = mask.bool()
     text_real = text * mask[..., None]
-    weights = bsc.window_logits.softmax(0)
-    affinity = 0
+    affinity = {direction: 0 for direction in bsc.directions}
     for k, r in enumerate(bsc.window_sizes):
         patches = F.unfold(vis, r, padding=r // 2).transpose(1, 2)  # (B, hw, C*r*r)
         conv = bsc.vis_windows[k]
@@ -43,29 +57,47 @@ def reference(bsc, vis, text, mask):
         windows = torch.stack([padded[:, j:j + text.shape[1]] for j in range(r)], -1)
         conv1d = bsc.text_windows[k]
         psi = F.linear(windows.flatten(2), conv1d.weight.reshape(D, -1), conv1d.bias)
-        affinity = affinity + weights[k] * phi @ psi.transpose(1, 2) / D**0.5
+        for direction in bsc.directions:
+            weights = getattr(bsc, f'window_logits_{direction}').softmax(0)
+            affinity[direction] = (affinity[direction]
+                                   + weights[k] * phi @ psi.transpose(1, 2) / D**0.5)
     vis_out, text_out = vis, text
     if 'l2v' in bsc.directions:
-        attn = affinity.masked_fill(~valid[:, None], float('-inf')).softmax(-1)
+        attn = affinity['l2v'].masked_fill(~valid[:, None], float('-inf')).softmax(-1)
         vis_hat = (attn @ bsc.proj_l(text_real)).transpose(1, 2).reshape(vis.shape)
         conv, norm = bsc.gate_v[0], bsc.gate_v[1]
-        gate = torch.tanh(F.instance_norm(
-            F.conv2d(torch.cat([vis, vis_hat], 1), conv.weight, conv.bias),
-            weight=norm.weight, bias=norm.bias))
+        pre = F.conv2d(torch.cat([vis, vis_hat], 1), conv.weight, conv.bias)
+        gate = torch.tanh(literal_instance_norm(pre.flatten(2), norm.weight,
+                                                norm.bias).view(vis.shape))
         vis_out = vis + gate * vis_hat
     if 'v2l' in bsc.directions:
         proj = bsc.proj_v(vis.flatten(2).transpose(1, 2))  # (B, hw, C_l)
         text_out = text.clone()
         for b in range(batch):
             real = valid[b].nonzero()[:, 0]
-            attn = affinity[b].T[real].softmax(-1)  # real tokens over pixels
+            attn = affinity['v2l'][b].T[real].softmax(-1)  # real tokens over pixels
             text_hat = attn @ proj[b]
             pre = bsc.gate_l_fc(torch.cat([text[b, real], text_hat], -1))
             norm = bsc.gate_l_norm
-            gate = torch.tanh(F.instance_norm(pre.T[None], weight=norm.weight,
-                                              bias=norm.bias)[0].T)
+            gate = torch.tanh(literal_instance_norm(pre.T[None], norm.weight, norm.bias)[0].T)
             text_out[b, real] = text[b, real] + gate * text_hat
     return vis_out, text_out
+
+
+def assert_gradients_equal_reference(bsc, height=6, width=7):
+    """float64: in float32 both sides carry ~1e-5 of summation-order rounding on O(10) grads"""
+    bsc = bsc.double()
+    grads = []
+    for forward in (bsc, lambda *args: reference(bsc, *args)):
+        vis, text, mask = inputs(height=height, width=width)
+        vis = vis.double().requires_grad_(True)
+        text = text.double().requires_grad_(True)
+        bsc.zero_grad()
+        vis_out, text_out = forward(vis, text, mask)
+        (vis_out.sin().sum() + text_out.sin().sum()).backward()
+        grads.append([vis.grad, text.grad] + [p.grad.clone() for p in bsc.parameters()])
+    for got, expected in zip(*grads):
+        torch.testing.assert_close(got, expected, atol=1e-10, rtol=1e-8)
 
 
 def test_shapes_and_registry():
@@ -99,19 +131,111 @@ def test_equals_unfold_reference(window_sizes, directions):
 
 
 def test_gradients_equal_unfold_reference():
-    # float64: in float32 both sides carry ~1e-5 of summation-order rounding on O(10) grads
-    bsc = randomised().double()
-    grads = []
-    for forward in (bsc, lambda *args: reference(bsc, *args)):
-        vis, text, mask = inputs()
-        vis = vis.double().requires_grad_(True)
-        text = text.double().requires_grad_(True)
-        bsc.zero_grad()
-        vis_out, text_out = forward(vis, text, mask)
-        (vis_out.sin().sum() + text_out.sin().sum()).backward()
-        grads.append([vis.grad, text.grad] + [p.grad.clone() for p in bsc.parameters()])
-    for got, expected in zip(*grads):
-        torch.testing.assert_close(got, expected, atol=1e-10, rtol=1e-8)
+    assert_gradients_equal_reference(randomised())
+
+
+@pytest.mark.parametrize('height, width', [(1, 2), (1, 1), (2, 1)])
+@pytest.mark.parametrize('window_sizes', [(1, 3, 5), (7, )])
+def test_maps_smaller_than_the_window_equal_unfold_reference(height, width, window_sizes):
+    # kernel taps reaching past the map (offset >= side) only meet the zero padding
+    bsc = randomised(window_sizes=window_sizes)
+    vis, text, mask = inputs(height=height, width=width)
+    vis_out, text_out = bsc(vis, text, mask)
+    ref_vis, ref_text = reference(bsc, vis, text, mask)
+    assert vis_out.shape == (2, C, height, width)
+    torch.testing.assert_close(vis_out, ref_vis, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(text_out, ref_text, atol=1e-5, rtol=1e-5)
+    assert not torch.allclose(vis_out, vis) and not torch.allclose(text_out, text)
+    assert_gradients_equal_reference(bsc, height, width)
+
+
+def test_each_direction_has_its_own_window_weights():
+    bsc = randomised()
+    assert {name for name, _ in bsc.named_parameters() if 'window_logits' in name} == {
+        'window_logits_l2v', 'window_logits_v2l'}
+    vis, text, mask = inputs()
+    vis_out, text_out = bsc(vis, text, mask)
+    shift = torch.tensor([2.0, -1.0, 0.5])
+    logits_v2l = bsc.window_logits_v2l.detach().clone()
+    with torch.no_grad():
+        bsc.window_logits_v2l.add_(shift)
+    vis_v2l, text_v2l = bsc(vis, text, mask)
+    assert torch.equal(vis_v2l, vis_out)  # A_v does not use w^l
+    assert not torch.allclose(text_v2l, text_out, atol=1e-4)
+    with torch.no_grad():
+        bsc.window_logits_v2l.copy_(logits_v2l)
+        bsc.window_logits_l2v.add_(shift)
+    vis_l2v, text_l2v = bsc(vis, text, mask)
+    assert torch.equal(text_l2v, text_out)  # A_l does not use w^v
+    assert not torch.allclose(vis_l2v, vis_out, atol=1e-4)
+    for directions in (('l2v', ), ('v2l', )):
+        single = BSC(C, C_L, embed_dims=D, directions=directions)
+        assert [name for name, _ in single.named_parameters() if 'window_logits' in name] == [
+            f'window_logits_{directions[0]}']
+
+
+def test_window_weights_start_uniform():
+    bsc = BSC(C, C_L, embed_dims=D)
+    for direction in ('l2v', 'v2l'):
+        torch.testing.assert_close(bsc.window_weights(direction), torch.full((3, ), 1 / 3))
+
+
+@pytest.mark.parametrize('directions', [('l2v', 'v2l'), ('l2v', ), ('v2l', )])
+def test_loads_state_dict_with_shared_window_logits(directions):
+    """A state dict of the former single ``window_logits`` seeds every direction's weights,
+    under a parent module's prefix too."""
+    source = randomised(directions=directions)
+    old = nn.ModuleList([source]).state_dict()
+    for direction in directions:
+        del old[f'0.window_logits_{direction}']
+    shared = torch.tensor([0.3, -0.2, 1.0])
+    old['0.window_logits'] = shared
+    target = nn.ModuleList([BSC(C, C_L, embed_dims=D, directions=directions)])
+    target.load_state_dict(old)  # strict: no missing, no unexpected keys
+    for direction in directions:
+        assert torch.equal(getattr(target[0], f'window_logits_{direction}'), shared)
+    for name, param in source.named_parameters():
+        if 'window_logits' not in name:
+            assert torch.equal(target[0].get_parameter(name), param), name
+
+
+def test_tiny_btdnet_at_32x64_input(tiny_btdnet_cfg):
+    """A 32 x 64 image gives stage maps down to 1 x 2 (stride 32): train step and predict."""
+    cfg = copy.deepcopy(tiny_btdnet_cfg)
+    cfg.data_preprocessor.size = (32, 64)
+    torch.manual_seed(0)
+    model = MODELS.build(cfg)
+    seen = []
+    for module in model.modules():
+        if isinstance(module, BSC):
+            module.register_forward_hook(
+                lambda mod, args, out: seen.append(tuple(args[0].shape[-2:])))
+    masker = KeyPhraseMasker(backend='lexicon')
+    samples = []
+    for expression in EXPRESSIONS:
+        sample = SegDataSample(metainfo=dict(
+            expression=expression,
+            key_phrase_spans=masker(dict(expression=expression))['key_phrase_spans'],
+            img_shape=(32, 64), ori_shape=(32, 64), pad_shape=(32, 64)))
+        mask = torch.zeros(1, 32, 64, dtype=torch.long)
+        mask[:, 4:12, 8:24] = 1
+        sample.gt_sem_seg = PixelData(data=mask)
+        samples.append(sample)
+    image = torch.randint(0, 255, (3, 32, 64), dtype=torch.uint8)
+    batch = dict(inputs=[image.clone() for _ in EXPRESSIONS], data_samples=samples)
+
+    data = model.data_preprocessor(copy.deepcopy(batch), training=True)
+    losses = model.loss(data['inputs'], data['data_samples'])
+    assert seen == [(8, 16), (4, 8), (2, 4), (1, 2)]
+    assert all(torch.isfinite(value) for value in losses.values())
+    sum(value for key, value in losses.items() if 'loss' in key).backward()
+    last = model.backbone.fusions[-1]
+    assert all(torch.isfinite(param.grad).all() for param in last.parameters())
+    model.eval()
+    with torch.no_grad():
+        data = model.data_preprocessor(copy.deepcopy(batch), training=False)
+        results = model.predict(data['inputs'], data['data_samples'])
+    assert results[0].pred_sem_seg.data.shape == (1, 32, 64)
 
 
 def test_padded_tokens_have_no_effect():
@@ -131,6 +255,7 @@ def test_padded_tokens_have_no_effect():
 def test_l2v_only_leaves_text_unchanged():
     bsc = randomised(directions=('l2v', ))
     assert not hasattr(bsc, 'proj_v') and not hasattr(bsc, 'gate_l_fc')
+    assert not hasattr(bsc, 'window_logits_v2l')
     vis, text, mask = inputs()
     vis_out, text_out = bsc(vis, text, mask)
     assert text_out is text
