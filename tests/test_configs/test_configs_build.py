@@ -15,6 +15,16 @@ CONFIGS = sorted(
     glob.glob(osp.join(REPO, 'configs', '*.py')) +
     glob.glob(osp.join(REPO, 'configs', '*', '*.py')))
 CONFIGS = [c for c in CONFIGS if '_base_' not in c]
+# Stages (0-based) that get a BSC module, for the configs of Table V's rows.
+BSC_STAGES = {
+    'btdnet_swinb_refsegrs.py': [0, 1, 2, 3],
+    'btdnet_swinb_rrsisd.py': [0, 1, 2, 3],
+    'btdnet_ablations/btdnet_swinb_refsegrs_bsc-stage1.py': [0],
+    'btdnet_ablations/btdnet_swinb_refsegrs_bsc-stage1-2.py': [0, 1],
+    'btdnet_ablations/btdnet_swinb_refsegrs_bsc-stage1-3.py': [0, 1, 2],
+    'btdnet_ablations/btdnet_swinb_refsegrs_bsc-deep-stages.py': [2, 3],
+    'btdnet_ablations/btdnet_swinb_refsegrs_no-bsc.py': [],
+}
 
 
 def offline(cfg, vocab):
@@ -34,6 +44,7 @@ def test_expected_configs_exist():
     assert {'btdnet_swinb_refsegrs.py', 'btdnet_swinb_rrsisd.py', 'btdnet_tiny_synthetic.py',
             'lgnet_tiny_synthetic.py'} <= names
     assert len([n for n in names if n.startswith('btdnet_ablations/')]) >= 10
+    assert set(BSC_STAGES) <= names
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=lambda p: osp.relpath(p, REPO))
@@ -45,6 +56,12 @@ def test_config_builds(path, vocab):
         assert key in cfg, f'{path} lacks {key}'
     model = MODELS.build(offline(copy.deepcopy(cfg), vocab).model)
     assert sum(p.numel() for p in model.parameters()) > 0
+    name = osp.relpath(path, osp.join(REPO, 'configs'))
+    if name in BSC_STAGES:
+        from mmrrsis.models.fusions import BSC
+        fusions = model.backbone.fusions
+        assert [i for i, f in enumerate(fusions) if isinstance(f, BSC)] == BSC_STAGES[name]
+        assert all(f is None for f in fusions if not isinstance(f, BSC))
     if 'btdnet_swinb' in path:  # the config as a user gets it, pretrained weights named
         backbone = cfg.model.backbone
         assert backbone.vision.window_size == 12 and backbone.vision.embed_dims == 128
@@ -59,27 +76,64 @@ def test_config_builds(path, vocab):
         assert all(any(t.type == 'KeyPhraseMasker' for t in p) for p in pipelines)
         assert cfg.train_cfg.max_epochs == 50
         assert cfg.param_scheduler[0].power == 0.9 and cfg.param_scheduler[0].eta_min == 0
+        # scored at the input size, as the paper's tables
+        assert cfg.val_evaluator.eval_resolution == cfg.test_evaluator.eval_resolution == 'input'
 
 
-def test_paper_lr_groups(tmp_path):
+def test_paper_param_groups(tmp_path):
+    """lr and weight decay of every parameter of a tiny BTDNet (the paper model's names)
+    under the paper's optim_wrapper."""
     from mmengine.optim import build_optim_wrapper
-    from mmrrsis.models.backbones import BidirectionalExtractor  # noqa: F401
+    from torch import nn
+    from torch.nn.modules.batchnorm import _BatchNorm
+    from torch.nn.modules.instancenorm import _InstanceNorm
+
+    from mmrrsis.models.fusions.bsc import TokenInstanceNorm
     cfg = Config.fromfile(osp.join(REPO, 'configs', 'btdnet_tiny_synthetic.py'))
     paper = Config.fromfile(osp.join(REPO, 'configs', 'btdnet_swinb_refsegrs.py'))
     cfg.model.data_preprocessor.tokenizer = build_vocab(['a car'], str(tmp_path), 50)
     model = MODELS.build(cfg.model)
     wrapper = build_optim_wrapper(model, paper.optim_wrapper)
-    lrs = {}
+    settings = {}
     for group in wrapper.optimizer.param_groups:
         for param in group['params']:
-            lrs[id(param)] = group['lr']
+            settings[id(param)] = (group['lr'], group['weight_decay'])
     named = dict(model.named_parameters())
-    by_prefix = {p: {lrs[id(v)] for k, v in named.items() if k.startswith(p)}
-                 for p in ('backbone.vision', 'backbone.text', 'backbone.fusions', 'decode_head',
-                           'auxiliary_head')}
-    assert by_prefix['backbone.vision'] == by_prefix['backbone.text'] == {1e-5}
-    assert by_prefix['backbone.fusions'] == by_prefix['decode_head'] == {1e-4}
-    assert by_prefix['auxiliary_head'] == {1e-4}
+    assert len(settings) == len(named)
+    got = {name: settings[id(param)] for name, param in named.items()}
+
+    def one(fragment):
+        matches = {v for k, v in got.items() if fragment in k}
+        assert len(matches) == 1, f'{fragment}: {matches}'
+        return matches.pop()
+
+    assert one('vision.stages.0.blocks.0.norm1.weight') == (1e-5, 0.0)
+    assert one('vision.stages.0.blocks.0.attn.w_msa.qkv.weight') == (1e-5, 0.01)
+    assert one('vision.stages.0.blocks.0.attn.w_msa.relative_position_bias_table') == (1e-5, 0.0)
+    assert one('bert.encoder.layer.0.output.LayerNorm.weight') == (1e-5, 0.0)
+    assert one('bert.embeddings.LayerNorm.bias') == (1e-5, 0.0)
+    assert one('fusions.0.vis_windows.0.weight') == (1e-4, 0.01)
+    assert one('fusions.2.gate_v.1.weight') == (1e-4, 0.0)  # InstanceNorm2d
+    assert one('fusions.3.gate_l_norm.bias') == (1e-4, 0.0)  # TokenInstanceNorm
+    assert one('decode_head.level_embed') == one('decode_head.bg_prompts') == (1e-4, 0.0)
+    assert one('decode_head.fg_proj.bias') == (1e-4, 0.01)
+
+    # Every parameter, against the rule the config states: the encoders train at 1e-5,
+    # the rest at 1e-4; no decay on the norm layers inside the backbone (Swin, BERT, BSC), on
+    # Swin's position tables and on the head's level embeddings and prompts.
+    norms = (nn.LayerNorm, nn.GroupNorm, _BatchNorm, _InstanceNorm, TokenInstanceNorm)
+    backbone_norm_params = {
+        f'{mod_name}.{p_name}'
+        for mod_name, module in model.named_modules() if isinstance(module, norms)
+        and mod_name.startswith('backbone.')
+        for p_name, _ in module.named_parameters(recurse=False)}
+    assert len(backbone_norm_params) > 20
+    no_decay_names = ('relative_position_bias_table', 'absolute_pos_embed', 'level_embed',
+                      'bg_prompts')
+    for name in named:
+        lr = 1e-5 if name.startswith(('backbone.vision.', 'backbone.text.')) else 1e-4
+        no_decay = name in backbone_norm_params or name.rsplit('.', 1)[-1] in no_decay_names
+        assert got[name] == (lr, 0.0 if no_decay else 0.01), name
 
 
 def test_paper_recipe_values():

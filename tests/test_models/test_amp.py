@@ -6,7 +6,7 @@ from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
 
 from mmrrsis.datasets.transforms import KeyPhraseMasker
-from mmrrsis.models.necks import BSC
+from mmrrsis.models.fusions import BSC
 from mmrrsis.registry import MODELS
 
 EXPRESSIONS = ['the red vehicle at the top left', 'the large blue building on the right']

@@ -3,7 +3,7 @@
 Three variants run forward + backward on the same inputs (default: BTDNet's stage 1 with
 batch 2, 128x128, C=128, 20 tokens, D=256):
 
-* ``bsc (1,)``: :class:`mmrrsis.models.necks.BSC` with one 1x1 window;
+* ``bsc (1,)``: :class:`mmrrsis.models.fusions.BSC` with one 1x1 window;
 * ``bsc (1,3,5)``: BSC as configured for BTDNet;
 * ``unfold (1,3,5)``: the paper's literal description, the same module with its affinity
   computed from ``F.unfold`` patches (r² x C per pixel) and token windows, each mapped to D
@@ -48,7 +48,7 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 from torch import Tensor  # noqa: E402
 
-from mmrrsis.models.necks import BSC  # noqa: E402
+from mmrrsis.models.fusions import BSC  # noqa: E402
 from mmrrsis.utils.profiling import peak_extra_bytes, timed  # noqa: E402
 
 

@@ -1,3 +1,4 @@
+from .bsc import BSC
 from .pwam import PWAM
 
-__all__ = ['PWAM']
+__all__ = ['BSC', 'PWAM']

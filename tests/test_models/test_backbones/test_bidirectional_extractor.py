@@ -8,7 +8,7 @@ from mmseg.structures import SegDataSample
 from torch import nn
 
 from mmrrsis.models.backbones import BidirectionalExtractor
-from mmrrsis.models.necks import BSC
+from mmrrsis.models.fusions import BSC
 from mmrrsis.registry import MODELS
 
 SWIN = dict(type='SwinTransformer', pretrain_img_size=64, embed_dims=16, depths=(2, 2, 2, 2),

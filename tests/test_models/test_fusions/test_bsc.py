@@ -8,8 +8,8 @@ from mmseg.structures import SegDataSample
 from torch import nn
 
 from mmrrsis.datasets.transforms import KeyPhraseMasker
-from mmrrsis.models.necks import BSC
-from mmrrsis.models.necks.bsc import TokenInstanceNorm
+from mmrrsis.models.fusions import BSC
+from mmrrsis.models.fusions.bsc import TokenInstanceNorm
 from mmrrsis.registry import MODELS
 
 C, C_L, D = 16, 24, 8

@@ -1,3 +1,0 @@
-from .bsc import BSC
-
-__all__ = ['BSC']
