@@ -100,9 +100,10 @@ def simple_decoding_rules(num_steps: int = 3) -> List[Tuple[str, str, bool]]:
     rules = []
     for step, level in enumerate(range(num_steps + 1, 1, -1)):  # conv*_4 first
         for conv in (1, 2):
-            ours = f'decode_head.fuse_steps.{step}.{conv - 1}.'
-            rules.append((f'classifier.conv{conv}_{level}.', ours + 'conv.', False))
-            rules.append((f'classifier.bn{conv}_{level}.', ours + 'bn.', False))
+            ours = f'decode_head.fuse_steps.{step}.'
+            index = 3 * (conv - 1)  # conv, norm, activation per 3x3 convolution
+            rules.append((f'classifier.conv{conv}_{level}.', f'{ours}{index}.', False))
+            rules.append((f'classifier.bn{conv}_{level}.', f'{ours}{index + 1}.', False))
     rules.append(('classifier.conv1_1.', 'decode_head.conv_seg.', False))
     return rules
 

@@ -106,9 +106,9 @@ def test_round_trip_loads_strictly_and_maps_values(tiny_model):
     assert torch.equal(fusion.attn.query.weight,
                        ref['backbone.layers.1.fusion.image_lang_att.f_query.0.weight'][..., 0])
     assert torch.equal(fusion.gate[2].weight, ref['backbone.layers.1.res_gate.2.weight'])
-    step = tiny_model.decode_head.fuse_steps[1][0]  # the reference's conv1_3 / bn1_3
-    assert torch.equal(step.conv.weight, ref['classifier.conv1_3.weight'])
-    assert torch.equal(step.bn.running_var, ref['classifier.bn1_3.running_var'])
+    step = tiny_model.decode_head.fuse_steps[1]  # the reference's conv1_3 / bn1_3
+    assert torch.equal(step[0].weight, ref['classifier.conv1_3.weight'])
+    assert torch.equal(step[1].running_var, ref['classifier.bn1_3.running_var'])
     assert torch.equal(tiny_model.decode_head.conv_seg.bias, ref['classifier.conv1_1.bias'])
     assert torch.equal(tiny_model.backbone.text.bert.encoder.layer[0].output.dense.weight,
                        bert['encoder.layer.0.output.dense.weight'])
@@ -163,7 +163,7 @@ def test_unknown_and_missing_keys_are_listed(tiny_model):
     ref, bert = reference_layout(tiny_model)
     del ref['classifier.bn2_2.running_mean']
     state, _ = convert_lavt_lineage(ref, bert, dead_prefixes=dead)
-    with pytest.raises(CheckpointConversionError, match='fuse_steps.2.1.bn.running_mean'):
+    with pytest.raises(CheckpointConversionError, match='fuse_steps.2.4.running_mean'):
         check_against_model(state, expected(tiny_model))
 
 

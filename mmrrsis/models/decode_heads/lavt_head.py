@@ -2,7 +2,7 @@
 from typing import List, Sequence
 
 import torch
-from mmcv.cnn import ConvModule
+from mmcv.cnn import build_activation_layer, build_conv_layer, build_norm_layer
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.models.utils import resize
 from torch import Tensor, nn
@@ -20,6 +20,7 @@ class LAVTHead(BaseDecodeHead):
         for Y in (Y_3, Y_2, Y_1):
             X = upsample(X) to Y's size (bilinear, align_corners=True) when smaller
             X = ReLU(BN(conv3x3(ReLU(BN(conv3x3([X; Y]))))))       bias-free convs
+                                                      (fuse_steps[k][0..5])
         logits = conv1x1(X)                                        (B, num_classes, H/4, W/4)
 
     mmseg's ``predict_by_feat`` and ``loss_by_feat`` resize the logits to the input / label
@@ -58,14 +59,23 @@ class LAVTHead(BaseDecodeHead):
             align_corners=align_corners,
             dropout_ratio=dropout_ratio,
             **kwargs)
-        conv = dict(kernel_size=3, padding=1, bias=False, conv_cfg=self.conv_cfg,
-                    norm_cfg=self.norm_cfg, act_cfg=self.act_cfg)
         self.fuse_steps = nn.ModuleList()
         top = self.in_channels[-1]
         for lateral in reversed(self.in_channels[:-1]):
             self.fuse_steps.append(nn.Sequential(
-                ConvModule(top + lateral, channels, **conv), ConvModule(channels, channels, **conv)))
+                *self._conv_norm_act(top + lateral, channels),
+                *self._conv_norm_act(channels, channels)))
             top = channels
+
+    def _conv_norm_act(self, in_channels: int, out_channels: int) -> List[nn.Module]:
+        # Flat layers rather than ConvModules: forward() then drops each input as soon as
+        # the next layer has consumed it, which keeps the peak memory at LAVT's.
+        return [
+            build_conv_layer(self.conv_cfg, in_channels, out_channels, 3, padding=1,
+                             bias=False),
+            build_norm_layer(self.norm_cfg, out_channels)[1],
+            build_activation_layer(self.act_cfg)
+        ]
 
     def forward(self, inputs: List[Tensor]) -> Tensor:
         """Decodes (B, C_i, H_i, W_i) levels into (B, num_classes, H_1, W_1) logits."""
@@ -75,5 +85,7 @@ class LAVTHead(BaseDecodeHead):
             if x.shape[-2] < lateral.shape[-2] or x.shape[-1] < lateral.shape[-1]:
                 x = resize(x, size=lateral.shape[2:], mode='bilinear',
                            align_corners=self.align_corners, warning=False)
-            x = step(torch.cat([x, lateral], dim=1))
+            x = torch.cat([x, lateral], dim=1)
+            for layer in step:
+                x = layer(x)
         return self.cls_seg(x)

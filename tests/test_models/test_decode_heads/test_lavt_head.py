@@ -23,7 +23,9 @@ def test_shapes_and_layers():
     assert len(convs) == 6  # 3 steps x 2 convs
     assert all(c.bias is None and c.kernel_size == (3, 3) for c in convs)
     assert head.conv_seg.kernel_size == (1, 1) and head.conv_seg.bias is not None
-    assert [s[0].conv.in_channels for s in head.fuse_steps] == [32 + 16, 12 + 8, 12 + 4]
+    assert [s[0].in_channels for s in head.fuse_steps] == [32 + 16, 12 + 8, 12 + 4]
+    assert all(isinstance(s[1], torch.nn.BatchNorm2d) and isinstance(s[2], torch.nn.ReLU)
+               for s in head.fuse_steps)
 
 
 def test_forward_by_hand():
@@ -32,7 +34,8 @@ def test_forward_by_hand():
     x = feats[3]
     for step, lateral in zip(head.fuse_steps, (feats[2], feats[1], feats[0])):
         x = F.interpolate(x, size=lateral.shape[2:], mode='bilinear', align_corners=True)
-        x = step(torch.cat([x, lateral], 1))
+        x = torch.nn.functional.relu(step[1](step[0](torch.cat([x, lateral], 1))))
+        x = torch.nn.functional.relu(step[4](step[3](x)))
     torch.testing.assert_close(head(feats), head.conv_seg(x))
 
 
