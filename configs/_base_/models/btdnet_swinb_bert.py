@@ -49,10 +49,13 @@ model = dict(
         ms_attn='deformable',
         num_bg_prompts=5,
         use_bg_prior=True,
+        # the paper's predictor: p_bg = Linear(mean(Q_bg)), no refinement of Q_bg over X
+        # (btdnet_ablations/btdnet_swinb_refsegrs_bg-refine.py turns it on)
+        refine_bg=False,
         bg_loss_weight=0.6,
         align_corners=False),
     auxiliary_head=dict(
         type='DMOLSHead', in_channels=1024, in_index=-1, channels=256, text_channels=768,
-        rec_tokens='all', loss_weight=0.1),
+        rec_tokens='all', channel_reduction='sum', loss_weight=0.1),
     train_cfg=dict(),
     test_cfg=dict(mode='whole'))

@@ -20,9 +20,13 @@ class DMOLSHead(BaseModule):
     2. q = step 1's output, kv = Linear(V'_4) flattened, with 2-D sine positions on the keys.
 
     R = Linear(LayerNorm(q)) is compared with E = BERT(input_ids) (``target_feats``, detached:
-    stop-gradient). L_rec = per sample, the mean over its selected tokens of the channel-mean
-    squared error (the paper's squared L2 norm divided by C_l, a constant absorbed by μ), then
-    the mean over the samples with at least one selected token. ``loss_rec`` = μ·L_rec.
+    stop-gradient). Eq. 13 per sample: L_rec = (1/N) Σ_i ||r_i - sg(t_i)||², the squared L2
+    distance summed over the C_l channels and averaged over the sample's N selected tokens
+    (``channel_reduction='sum'``, the paper). In a batch, L_rec is the mean of these
+    per-sample values over the samples with at least one selected token: every expression
+    weighs the same whatever its length, as every image does in L_mask (a per-pixel mean over
+    equally sized images). ``loss_rec`` = μ·L_rec. ``channel_reduction='mean'`` divides the
+    distance by C_l (768 for BERT-base), i.e. scales μ by 1/C_l; it is not the paper's loss.
 
     mmseg only calls auxiliary heads in ``loss``; this head costs nothing at test time.
 
@@ -37,6 +41,9 @@ class DMOLSHead(BaseModule):
         rec_tokens (str): Tokens in L_rec: ``'all'`` real (non-pad) tokens, or ``'masked'``,
             only those whose ids the key-phrase masker replaced (needs
             ``text_feats['masked_token_mask']``). Defaults to 'all'.
+        channel_reduction (str): How the squared error of a token is reduced over its C_l
+            channels: ``'sum'``, the squared L2 distance of Eq. 13, or ``'mean'`` (that
+            divided by C_l). Defaults to 'sum'.
         loss_weight (float): μ. Defaults to 0.1.
         init_cfg (dict | list[dict], optional): Initialization config. Defaults to None.
     """
@@ -51,6 +58,7 @@ class DMOLSHead(BaseModule):
                  ffn_ratio: int = 4,
                  dropout: float = 0.0,
                  rec_tokens: str = 'all',
+                 channel_reduction: str = 'sum',
                  loss_weight: float = 0.1,
                  init_cfg: OptMultiConfig = None):
         super().__init__(init_cfg=init_cfg)
@@ -60,10 +68,14 @@ class DMOLSHead(BaseModule):
         if rec_tokens not in ('all', 'masked'):
             raise ValueError(f"DMOLSHead: rec_tokens must be 'all' or 'masked', got "
                              f'{rec_tokens!r}')
+        if channel_reduction not in ('sum', 'mean'):
+            raise ValueError(f"DMOLSHead: channel_reduction must be 'sum' (Eq. 13) or 'mean', "
+                             f'got {channel_reduction!r}')
         self.in_channels = in_channels
         self.in_index = in_index
         self.channels = channels
         self.rec_tokens = rec_tokens
+        self.channel_reduction = channel_reduction
         self.loss_weight = loss_weight
         self.query_proj = nn.Linear(text_channels, channels)
         self.text_proj = nn.Linear(text_channels, channels)
@@ -105,7 +117,7 @@ class DMOLSHead(BaseModule):
         return self.out_proj(self.out_norm(query))
 
     def reconstruction_loss(self, rec: Tensor, target: Tensor, selected: Tensor) -> Tensor:
-        """L_rec (Eq. 13), unweighted.
+        """L_rec (Eq. 13), unweighted: per-sample token mean, then mean over samples.
 
         Args:
             rec (Tensor): (B, Nt, C_l) reconstruction R.
@@ -115,7 +127,8 @@ class DMOLSHead(BaseModule):
         Returns:
             Tensor: scalar loss (0, still attached to R, when no token is selected).
         """
-        error = (rec - target.detach()).pow(2).mean(-1)
+        error = (rec - target.detach()).pow(2)
+        error = error.sum(-1) if self.channel_reduction == 'sum' else error.mean(-1)
         selected = selected.to(error.dtype)
         counts = selected.sum(1)
         per_sample = (error * selected).sum(1) / counts.clamp(min=1)

@@ -99,24 +99,34 @@ class TBTDHead(BaseReferringDecodeHead):
 
     Paper section III-D (Eqs. 5-11), spec ``btdnet.md`` section 3.
 
-    * MCI (III-D1): levels 2.. of ``inputs`` (V'_2..V'_4, strides 8/16/32) are projected to
-      D by 1x1 convs, flattened and concatenated into X with 2-D sine positions plus a
-      learned embedding per level; T = Linear(L'_4). ``num_mci`` pre-norm :class:`MCILayer`
-      iterations follow, then a final LayerNorm on X and T (pre-norm stacks need one). The
-      multi-scale attention among X's levels is exact SDPA self-attention by default
-      (``ms_attn='sdpa'``, O((ΣHW)^2): ~30 GFLOPs per layer forward at 512x512, D=256) or
-      deformable attention (``ms_attn='deformable'``, linear in ΣHW).
+    * MCI (III-D1, ``context='mci'``): levels 2.. of ``inputs`` (V'_2..V'_4, strides
+      8/16/32) are projected to D by 1x1 convs, flattened and concatenated into X with 2-D
+      sine positions plus a learned embedding per level; T = Linear(L'_4). ``num_mci``
+      pre-norm :class:`MCILayer` iterations follow, then a final LayerNorm on X and T
+      (pre-norm stacks need one). The multi-scale attention among X's levels is exact SDPA
+      self-attention by default (``ms_attn='sdpa'``, O((ΣHW)^2): ~30 GFLOPs per layer forward
+      at 512x512, D=256) or deformable attention (``ms_attn='deformable'``, linear in ΣHW).
+    * Plain multi-scale fusion (``context='plain'``, the "MCI replaced" arm of Fig. 10): the
+      same 1x1 projections of V'_2..V'_4, each bilinearly upsampled to the stride-8 size and
+      summed (an FPN top-down sum without output convs), give X (one level); T = Linear(L'_4)
+      with no vision-language interaction. No MCI layer, level embedding or final norm is
+      built; ``num_mci``, ``ms_attn`` and ``num_points`` are unused.
     * Pixel features P (III-D2): X's first (stride-8) level, bilinearly upsampled to V'_1's
       size, plus a 1x1-conv projection of V'_1, (B, D, H/4, W/4); optionally smoothed by a
       3x3 ConvModule (``smooth_pixel_feats``).
-    * Fg-Bg predictor (III-D2, Eqs. 8-9): Q_bg = [``num_bg_prompts`` learnable prompts;
-      adaptive average pools of Linear(F_m) along tokens at ``bg_pool_sizes``]. Pooling
-      averages only real tokens of each bin (padding excluded; bins of padding only give 0),
-      so sentence length does not dilute the prior. With ``refine_bg`` Q_bg passes one
-      cross-attention + FFN step over X. This is not stated in the paper: without it the
-      prompts only add a constant to mean(Q_bg), and the n_bg ablation (Table VI) could not
-      change anything. p_fg = Linear(T[:, 0]) ([CLS] after MCI), p_bg = Linear(mean(Q_bg)),
-      M_fg = <p_fg, P>/sqrt(D), M_bg = <p_bg, P>/sqrt(D).
+    * Fg-Bg predictor (III-D2, Eqs. 8-9), the paper's head: Q_bg = [``num_bg_prompts``
+      learnable prompts; adaptive average pools of Linear(F_m) along tokens at
+      ``bg_pool_sizes``]. Each sample is pooled over its own real tokens only (see
+      :meth:`background_queries`), so padding neither dilutes nor empties the prior.
+      p_fg = Linear(T[:, 0]) ([CLS] after MCI), p_bg = Linear(mean(Q_bg)),
+      M_fg = <p_fg, P>/sqrt(D), M_bg = <p_bg, P>/sqrt(D). As p_bg only sees mean(Q_bg), the
+      prompts just shift mean(Q_bg) by a learned, sample-independent vector; n_bg changes
+      how that vector is parameterised and scales the pooled prior by
+      1/(n_bg + Σ bg_pool_sizes), which the linear p_bg can absorb. This is the paper's
+      design: its n_bg rows (Table VI) differ through initialisation and optimisation
+      only. ``refine_bg`` (not in the paper; off in the paper configs, on in
+      ``btdnet_ablations/btdnet_swinb_refsegrs_bg-refine.py``) adds one cross-attention +
+      FFN step of Q_bg over X before the mean, which lets each query gather image content.
     * Output: (B, 2, H/4, W/4) logits ``[M_bg, M_fg]``, so mmseg's argmax post-processing
       marks a pixel as target exactly where M_fg > M_bg (the paper's inference rule).
     * Loss (Eqs. 10-11): ``loss_fg`` = BCE(M_fg, y), ``loss_bg`` = λ·BCE(M_bg, 1 - y), λ =
@@ -132,6 +142,8 @@ class TBTDHead(BaseReferringDecodeHead):
         num_classes (int): Must be 2 (background, target). Defaults to 2.
         in_index (Sequence[int]): Backbone outputs to use. Defaults to (0, 1, 2, 3).
         text_channels (int): Text width C_l of L'_4 and F_m. Defaults to 768.
+        context (str): Multi-scale context module, ``'mci'`` (paper) or ``'plain'`` fusion
+            (Fig. 10 ablation). Defaults to 'mci'.
         num_mci (int): MCI iterations N. Defaults to 3.
         num_heads (int): Attention heads. Defaults to 8.
         ffn_ratio (int): FFN hidden width as a multiple of D. Defaults to 4.
@@ -144,7 +156,8 @@ class TBTDHead(BaseReferringDecodeHead):
             Defaults to (1, 2, 4).
         use_bg_prior (bool): Put pooled F_m (the masked-text prior) into Q_bg; False leaves
             the prompts only (Table VI). Defaults to True.
-        refine_bg (bool): Refine Q_bg by cross-attention to X. Defaults to True.
+        refine_bg (bool): Refine Q_bg by cross-attention to X (not in the paper).
+            Defaults to False.
         smooth_pixel_feats (bool): Apply a 3x3 ConvModule to P (not in the paper; about
             19 GFLOPs per 512x512 image at D=256). Defaults to False.
         bg_loss_weight (float): λ, weight of the background BCE. Defaults to 0.6.
@@ -165,6 +178,7 @@ class TBTDHead(BaseReferringDecodeHead):
                  num_classes: int = 2,
                  in_index: Sequence[int] = (0, 1, 2, 3),
                  text_channels: int = 768,
+                 context: str = 'mci',
                  num_mci: int = 3,
                  num_heads: int = 8,
                  ffn_ratio: int = 4,
@@ -174,7 +188,7 @@ class TBTDHead(BaseReferringDecodeHead):
                  num_bg_prompts: int = 5,
                  bg_pool_sizes: Sequence[int] = (1, 2, 4),
                  use_bg_prior: bool = True,
-                 refine_bg: bool = True,
+                 refine_bg: bool = False,
                  smooth_pixel_feats: bool = False,
                  bg_loss_weight: float = 0.6,
                  init_cfg: OptMultiConfig = None,
@@ -189,6 +203,9 @@ class TBTDHead(BaseReferringDecodeHead):
         if not isinstance(in_channels, (list, tuple)) or len(in_channels) < 2:
             raise ValueError('TBTDHead needs in_channels for at least two levels (V\'_1 for the '
                              f'pixel features, the rest for MCI), got {in_channels}')
+        if context not in ('mci', 'plain'):
+            raise ValueError(f"TBTDHead: context must be 'mci' (the paper's MCI) or 'plain' "
+                             f'(multi-scale sum, Fig. 10 ablation), got {context!r}')
         if bg_loss_weight < 0:
             raise ValueError(f'TBTDHead: bg_loss_weight must be >= 0, got {bg_loss_weight}')
         pool_sizes = tuple(bg_pool_sizes) if use_bg_prior else ()
@@ -209,6 +226,7 @@ class TBTDHead(BaseReferringDecodeHead):
         # Logits come from prototype/pixel dot products, not a classifier conv.
         delattr(self, 'conv_seg')
         self.text_channels = text_channels
+        self.context = context
         self.num_bg_prompts = num_bg_prompts
         self.bg_pool_sizes = pool_sizes
         self.use_bg_prior = use_bg_prior
@@ -217,13 +235,14 @@ class TBTDHead(BaseReferringDecodeHead):
 
         self.level_projs = nn.ModuleList(
             ConvModule(c, channels, 1, act_cfg=None, **conv_kwargs) for c in in_channels[1:])
-        self.level_embed = nn.Parameter(torch.randn(len(in_channels) - 1, channels))
         self.text_proj = nn.Linear(text_channels, channels)
-        self.mci_layers = nn.ModuleList(
-            MCILayer(channels, len(in_channels) - 1, num_heads, ffn_ratio, dropout, ms_attn,
-                     num_points) for _ in range(num_mci))
-        self.x_norm = nn.LayerNorm(channels)
-        self.t_norm = nn.LayerNorm(channels)
+        if context == 'mci':
+            self.level_embed = nn.Parameter(torch.randn(len(in_channels) - 1, channels))
+            self.mci_layers = nn.ModuleList(
+                MCILayer(channels, len(in_channels) - 1, num_heads, ffn_ratio, dropout,
+                         ms_attn, num_points) for _ in range(num_mci))
+            self.x_norm = nn.LayerNorm(channels)
+            self.t_norm = nn.LayerNorm(channels)
 
         self.lateral = ConvModule(in_channels[0], channels, 1, act_cfg=None, **conv_kwargs)
         self.smooth = ConvModule(channels, channels, 3, padding=1, act_cfg=self.act_cfg,
@@ -271,6 +290,29 @@ class TBTDHead(BaseReferringDecodeHead):
             x, t = layer(x, t, x_pos, text_mask, reference_points, shapes)
         return self.x_norm(x), x_pos, shapes, self.t_norm(t)
 
+    def plain_fusion(self, feats: List[Tensor], text_feats: Dict[str, Tensor]
+                     ) -> Tuple[Tensor, Tensor, List[Tuple[int, int]], Tensor]:
+        """Plain multi-scale fusion (Fig. 10 ablation): projected levels summed at stride 8.
+
+        Args:
+            feats (list[Tensor]): (B, C_i, h_i, w_i) V'_2..V'_4, finest first.
+            text_feats (dict): ``feats`` L'_4 (B, Nt, C_l).
+
+        Returns:
+            tuple: As :meth:`multi_scale_context` with a single level: X (B, h_1 w_1, D), its
+            sine positions (1, h_1 w_1, D), [(h_1, w_1)], and T = Linear(L'_4) (B, Nt, D).
+        """
+        height, width = feats[0].shape[2:]
+        fused = self.level_projs[0](feats[0])
+        for proj, feat in zip(self.level_projs[1:], feats[1:]):
+            fused = fused + resize(proj(feat), size=(height, width), mode='bilinear',
+                                   align_corners=self.align_corners)
+        x = fused.flatten(2).transpose(1, 2)
+        x_pos = sine_positional_encoding(height, width, self.channels, device=x.device,
+                                         dtype=x.dtype).flatten(1).t()[None]
+        t = self.text_proj(_text_item(text_feats, 'feats', 'TBTDHead', "L'_4"))
+        return x, x_pos, [(height, width)], t
+
     def pixel_features(self, fine: Tensor, x: Tensor, shapes: List[Tuple[int, int]]) -> Tensor:
         """P: X's stride-8 level upsampled onto V'_1 plus V'_1's projection.
 
@@ -289,13 +331,44 @@ class TBTDHead(BaseReferringDecodeHead):
         pixel = first + self.lateral(fine)
         return pixel if self.smooth is None else self.smooth(pixel)
 
+    @staticmethod
+    def token_bin_weights(mask: Tensor, size: int) -> Tensor:
+        """Adaptive average pooling over each sample's real tokens, as a weight matrix.
+
+        Sample b with n_b real tokens (ranked by position; the mask need not be a prefix)
+        gets ``size`` bins; bin j averages the real tokens of rank floor(j n_b / size) to
+        ceil((j + 1) n_b / size) - 1, the bins of ``F.adaptive_avg_pool1d`` on those n_b
+        tokens alone. With n_b < size bins repeat tokens and are never empty (n_b >= 1).
+
+        Args:
+            mask (Tensor): (B, Nt), nonzero for real tokens.
+            size (int): Number of bins.
+
+        Returns:
+            Tensor: (B, size, Nt) weights; each row sums to 1 (0 for a sample without real
+            tokens), padded positions weigh 0.
+        """
+        real = mask != 0
+        count = real.sum(1, keepdim=True)[:, None]  # (B, 1, 1)
+        rank = (real.cumsum(1) - 1)[:, None, :]  # (B, 1, Nt)
+        bins = torch.arange(size, device=mask.device)[None, :, None]  # (1, size, 1)
+        start = torch.div(bins * count, size, rounding_mode='floor')
+        end = torch.div((bins + 1) * count + size - 1, size, rounding_mode='floor')
+        inside = ((rank >= start) & (rank < end) & real[:, None, :]).float()
+        return inside / inside.sum(-1, keepdim=True).clamp(min=1)
+
     def background_queries(self, text_feats: Dict[str, Tensor], x: Tensor,
                            x_pos: Tensor) -> Tensor:
         """Q_bg (Eq. 8): learnable prompts plus multi-size token pools of the masked text.
 
+        The pools are adaptive average pools of Linear(F_m) over each sample's own real
+        tokens (:meth:`token_bin_weights`): a 4-token expression pooled to 4 bins gives its
+        4 tokens, not copies of a mean and rows of padding.
+
         Args:
             text_feats (dict): ``masked_feats`` F_m (B, Nt, C_l) and ``mask`` (B, Nt).
-            x (Tensor): (B, ΣHW, D) MCI output, attended to when ``refine_bg``.
+            x (Tensor): (B, ΣHW, D) MCI (or plain fusion) output, attended to when
+                ``refine_bg``.
             x_pos (Tensor): (1, ΣHW, D) positions of X.
 
         Returns:
@@ -307,13 +380,12 @@ class TBTDHead(BaseReferringDecodeHead):
             masked = _text_item(text_feats, 'masked_feats', 'TBTDHead',
                                 'F_m, the background prior; or set use_bg_prior=False')
             embedded = self.bg_embed(masked)
-            weights = text_feats['mask'].to(embedded.dtype)[:, None, :]  # (B, 1, Nt)
-            summed = embedded.transpose(1, 2) * weights
+            mask = _text_item(text_feats, 'mask', 'TBTDHead', 'text padding mask')
+            # zero weights alone would let non-finite padding through (0 * inf = nan)
+            embedded = torch.where((mask != 0)[..., None], embedded, 0.0)
             for size in self.bg_pool_sizes:
-                # Ratio of pools = mean over the real tokens of each bin.
-                pooled = F.adaptive_avg_pool1d(summed, size) / \
-                    F.adaptive_avg_pool1d(weights, size).clamp(min=1e-6)
-                queries.append(pooled.transpose(1, 2))
+                weights = self.token_bin_weights(mask, size).to(embedded.dtype)
+                queries.append(weights @ embedded)
         queries = torch.cat(queries, dim=1)
         if self.bg_refine is not None:
             queries = self.bg_refine(queries, x, memory_pos=x_pos)
@@ -352,7 +424,8 @@ class TBTDHead(BaseReferringDecodeHead):
             Tensor: (B, 2, H/4, W/4) logits ``[M_bg, M_fg]``.
         """
         feats = self._transform_inputs(inputs)
-        x, x_pos, shapes, t = self.multi_scale_context(feats[1:], text_feats)
+        context = self.multi_scale_context if self.context == 'mci' else self.plain_fusion
+        x, x_pos, shapes, t = context(feats[1:], text_feats)
         pixel = self.pixel_features(feats[0], x, shapes)
         bg_queries = self.background_queries(text_feats, x, x_pos) \
             if self.with_bg_stream else None

@@ -1,6 +1,11 @@
+import copy
+
 import pytest
 import torch
+from mmengine.structures import PixelData
+from mmseg.structures import SegDataSample
 
+from mmrrsis.datasets import KeyPhraseMasker
 from mmrrsis.models.decode_heads import DMOLSHead
 from mmrrsis.registry import MODELS
 
@@ -41,15 +46,34 @@ def test_reconstruction_shape():
     assert head(inputs, text_feats).shape == (B, NT, C_L)
 
 
-def test_loss_is_mu_times_mean_squared_error_over_real_tokens():
+def test_loss_is_mu_times_squared_l2_distance_over_real_tokens():
     head = make_head().eval()
     inputs, text_feats = make_inputs()
     losses = head.loss(inputs, text_feats, [], train_cfg=None)
     assert set(losses) == {'loss_rec'}
     with torch.no_grad():
-        error = (head(inputs, text_feats) - text_feats['target_feats']).pow(2).mean(-1)
+        error = (head(inputs, text_feats) - text_feats['target_feats']).pow(2).sum(-1)
     expected = (error[0, :5].mean() + error[1].mean()) / 2
-    assert torch.allclose(losses['loss_rec'], 0.1 * expected, atol=1e-6)
+    assert torch.allclose(losses['loss_rec'], 0.1 * expected, atol=1e-5)
+
+
+def test_reconstruction_loss_by_hand():
+    """Eq. 13 on 2 samples, 3 token slots, 2 channels; sample 0's last slot is padding."""
+    rec = torch.tensor([[[1., 2.], [0., 0.], [5., 5.]],
+                        [[1., 1.], [2., 0.], [0., 3.]]])
+    target = torch.tensor([[[0., 0.], [1., 1.], [0., 0.]],
+                           [[1., 1.], [0., 0.], [0., 0.]]])
+    selected = torch.tensor([[1, 1, 0], [1, 1, 1]])
+    # ||r - t||^2 per token: sample 0 -> 1+4=5, 1+1=2 (padding: 50, ignored);
+    # sample 1 -> 0, 4, 9. L_rec = ((5+2)/2 + (0+4+9)/3) / 2 = (3.5 + 13/3) / 2 = 47/12.
+    head = make_head()
+    assert head.channel_reduction == 'sum'
+    assert torch.allclose(head.reconstruction_loss(rec, target, selected),
+                          torch.tensor(47 / 12))
+    # The channel mean is that over C_l = 2: ((2.5+1)/2 + (0+2+4.5)/3) / 2 = 47/24.
+    mean_head = make_head(channel_reduction='mean')
+    assert torch.allclose(mean_head.reconstruction_loss(rec, target, selected),
+                          torch.tensor(47 / 24))
 
 
 def test_padded_target_tokens_do_not_count():
@@ -71,20 +95,58 @@ def test_loss_weight_scales_exactly():
     assert torch.allclose(loss_01 / loss_1, torch.tensor(0.1))
 
 
-def test_masked_tokens_only():
+def test_masked_tokens_need_the_mask():
     head = make_head(rec_tokens='masked').eval()
     inputs, text_feats = make_inputs()
     with pytest.raises(KeyError, match='masked_token_mask'):
         head.loss(inputs, text_feats, [], train_cfg=None)
-    masked = torch.zeros(B, NT, dtype=torch.bool)
-    masked[0, 2:4] = True
-    masked[0, 6] = True  # a padded position: excluded by the text mask
-    text_feats['masked_token_mask'] = masked
-    loss = head.loss(inputs, text_feats, [], train_cfg=None)['loss_rec']
-    with torch.no_grad():
-        error = (head(inputs, text_feats) - text_feats['target_feats']).pow(2).mean(-1)
-    # Sample 1 has no masked token and is left out of the batch mean.
-    assert torch.allclose(loss, 0.1 * error[0, 2:4].mean(), atol=1e-6)
+
+
+# the tiny BTDNet's vocabulary (tests/test_models/conftest.py) is built from these
+EXPRESSIONS = ['the red vehicle at the top left', 'on the left']
+
+
+def test_masked_tokens_only_through_btdnet_loss(tiny_btdnet_cfg):
+    """rec_tokens='masked' in a whole BTDNet: the preprocessor's masked_token_mask reaches
+    L_rec through the segmentor and the extractor, and selects the key phrase's tokens."""
+    cfg = copy.deepcopy(tiny_btdnet_cfg)
+    cfg.auxiliary_head.rec_tokens = 'masked'
+    torch.manual_seed(0)
+    model = MODELS.build(cfg)
+    masker = KeyPhraseMasker(backend='lexicon')
+    samples = []
+    for expression in EXPRESSIONS:
+        spans = masker(dict(expression=expression))['key_phrase_spans']
+        sample = SegDataSample(metainfo=dict(expression=expression, key_phrase_spans=spans,
+                                             img_shape=(SIZE, SIZE), ori_shape=(SIZE, SIZE),
+                                             pad_shape=(SIZE, SIZE)))
+        sample.gt_sem_seg = PixelData(data=torch.zeros(1, SIZE, SIZE, dtype=torch.long))
+        samples.append(sample)
+    image = torch.randint(0, 255, (3, SIZE, SIZE), dtype=torch.uint8)
+    data = model.data_preprocessor(dict(inputs=[image] * 2, data_samples=samples),
+                                   training=True)
+
+    head, seen = model.auxiliary_head, {}
+    reconstruction_loss = head.reconstruction_loss
+
+    def spy(rec, target, selected):
+        seen.update(rec=rec, target=target, selected=selected)
+        return reconstruction_loss(rec, target, selected)
+
+    head.reconstruction_loss = spy
+    losses = model.loss(data['inputs'], data['data_samples'])
+
+    ids = data['data_samples'][0].text.input_ids.tolist()
+    tokens = model.data_preprocessor.tokenizer.convert_ids_to_tokens(ids)
+    assert tokens[:9] == ['[CLS]', 'the', 'red', 'vehicle', 'at', 'the', 'top', 'left', '[SEP]']
+    # only "the red vehicle" counts; "on the left" names nothing, so sample 1 drops out
+    expected = torch.zeros(2, len(ids), dtype=torch.bool)
+    expected[0, 1:4] = True
+    assert torch.equal(seen['selected'], expected)
+    assert torch.allclose(losses['aux.loss_rec'],
+                          head.loss_weight * reconstruction_loss(seen['rec'], seen['target'],
+                                                                 expected))
+    assert losses['aux.loss_rec'] > 0 and losses['aux.loss_rec'].requires_grad
 
 
 def test_no_selected_token_gives_zero_attached_loss():
@@ -116,6 +178,8 @@ def test_missing_target_and_bad_config_name_the_fault():
         head.loss(inputs, text_feats, [], train_cfg=None)
     with pytest.raises(ValueError, match='rec_tokens'):
         make_head(rec_tokens='some')
+    with pytest.raises(ValueError, match='channel_reduction'):
+        make_head(channel_reduction='max')
     with pytest.raises(TypeError, match='in_channels'):
         make_head(in_channels=IN_CHANNELS)
 

@@ -5,6 +5,7 @@ from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
 
 from mmrrsis.models.decode_heads import TBTDHead
+from mmrrsis.models.decode_heads.tbtd_head import MCILayer
 from mmrrsis.registry import MODELS
 
 B, NT, D, C_L, SIZE = 2, 8, 32, 32, 64
@@ -77,17 +78,85 @@ def test_background_query_count(num_bg_prompts, use_bg_prior):
     assert head(inputs, text_feats).shape == (B, 2, 16, 16)
 
 
-def test_background_prior_pools_only_real_tokens():
-    head = make_head(refine_bg=False, bg_pool_sizes=(1, 2))
-    _, text_feats = make_inputs()
-    embedded = head.bg_embed(text_feats['masked_feats'])
-    queries = head.background_queries(text_feats, torch.zeros(B, 4, D), torch.zeros(1, 4, D))
-    # Sample 0 has 5 real tokens: size 1 -> mean of all 5; size 2 -> bins [0:4] and [4:8],
-    # the second holding the real token 4 only.
-    assert torch.allclose(queries[0, 5], embedded[0, :5].mean(0), atol=1e-6)
-    assert torch.allclose(queries[0, 6], embedded[0, :4].mean(0), atol=1e-6)
-    assert torch.allclose(queries[0, 7], embedded[0, 4], atol=1e-6)
-    assert torch.allclose(queries[1, 5], embedded[1].mean(0), atol=1e-6)
+def test_background_prior_pools_each_sample_over_its_real_tokens():
+    head = make_head(bg_pool_sizes=(1, 2, 4))
+    nt = 20
+    mask = torch.zeros(3, nt, dtype=torch.long)
+    mask[0, :3] = 1  # 3 real tokens
+    mask[1, [0, 2, 3, 7]] = 1  # 4 real tokens, not a prefix
+    mask[2] = 1  # 20 real tokens
+    gen = torch.Generator().manual_seed(6)
+    masked = torch.randn(3, nt, C_L, generator=gen)
+    text_feats = dict(mask=mask, masked_feats=masked)
+    x, x_pos = torch.zeros(3, 4, D), torch.zeros(1, 4, D)
+    with torch.no_grad():
+        embedded = head.bg_embed(masked)
+        queries = head.background_queries(text_feats, x, x_pos)
+    assert queries.shape == (3, 5 + 1 + 2 + 4, D)
+    for b in range(3):
+        real = embedded[b, mask[b].bool()].t()[None]  # (1, D, n_b)
+        start = 5
+        for size in (1, 2, 4):
+            pooled = queries[b, start:start + size]
+            expected = F.adaptive_avg_pool1d(real, size)[0].t()
+            assert torch.allclose(pooled, expected, atol=1e-5), (b, size)
+            assert (pooled.abs().sum(-1) > 1e-3).all(), (b, size)
+            if size > 1:
+                assert torch.cdist(pooled, pooled)[~torch.eye(size, dtype=torch.bool)].min() \
+                    > 1e-3, (b, size)
+            start += size
+    padded = masked.clone()
+    padded[~mask.bool()] = 1e4
+    with torch.no_grad():
+        changed = head.background_queries(dict(mask=mask, masked_feats=padded), x, x_pos)
+    assert torch.equal(changed, queries)
+
+
+def test_token_bin_weights_match_adaptive_pooling_bins():
+    mask = torch.tensor([[1, 1, 1, 0, 0], [0, 1, 0, 1, 1]])
+    weights = TBTDHead.token_bin_weights(mask, 4)
+    # 3 real tokens into 4 bins: adaptive pooling takes ranks [0], [0, 1], [1, 2], [2].
+    expected = torch.tensor([[[1, 0, 0, 0, 0], [.5, .5, 0, 0, 0], [0, .5, .5, 0, 0],
+                              [0, 0, 1, 0, 0]],
+                             [[0, 1, 0, 0, 0], [0, .5, 0, .5, 0], [0, 0, 0, .5, .5],
+                              [0, 0, 0, 0, 1]]])
+    assert torch.allclose(weights, expected)
+    empty = TBTDHead.token_bin_weights(torch.zeros(1, 5, dtype=torch.long), 2)
+    assert torch.equal(empty, torch.zeros(1, 2, 5))
+
+
+def test_background_refinement_is_off_by_default():
+    assert make_head().bg_refine is None
+    head = make_head(refine_bg=True)
+    assert head.bg_refine is not None
+    inputs, text_feats = make_inputs()
+    assert head(inputs, text_feats).shape == (B, 2, 16, 16)
+
+
+def test_plain_fusion_builds_no_mci_and_sums_projected_levels():
+    head = make_head(context='plain')
+    assert not any(isinstance(m, MCILayer) for m in head.modules())
+    for name in ('mci_layers', 'level_embed', 'x_norm', 't_norm'):
+        assert not hasattr(head, name), name
+    inputs, text_feats = make_inputs()
+    x, x_pos, shapes, t = head.plain_fusion(inputs[1:], text_feats)
+    assert shapes == [(8, 8)]
+    assert x.shape == (B, 64, D) and x_pos.shape == (1, 64, D) and t.shape == (B, NT, D)
+    fused = head.level_projs[0](inputs[1])
+    for proj, feat in zip(head.level_projs[1:], inputs[2:]):
+        fused = fused + F.interpolate(proj(feat), size=(8, 8), mode='bilinear',
+                                      align_corners=False)
+    assert torch.allclose(x, fused.flatten(2).transpose(1, 2), atol=1e-5)
+    # no vision-language interaction: T does not see the image
+    assert torch.allclose(t, head.text_proj(text_feats['feats']))
+    logits = head(inputs, text_feats)
+    assert logits.shape == (B, 2, 16, 16)
+    losses = head.loss(inputs, text_feats, make_samples(random_labels()), train_cfg=None)
+    sum(v for k, v in losses.items() if k.startswith('loss')).backward()
+    for name, param in head.named_parameters():
+        assert param.grad is not None and torch.isfinite(param.grad).all(), name
+    refined = make_head(context='plain', refine_bg=True)
+    assert refined(inputs, text_feats).shape == (B, 2, 16, 16)
 
 
 def test_padded_tokens_do_not_change_the_prediction():
@@ -216,6 +285,8 @@ def test_config_errors_name_the_fault():
         make_head(loss_decode=dict(type='CrossEntropyLoss'))
     with pytest.raises(ValueError, match='ms_attn'):
         make_head(ms_attn='window')
+    with pytest.raises(ValueError, match='context'):
+        make_head(context='fpn')
     head = make_head()
     inputs, text_feats = make_inputs()
     del text_feats['masked_feats']
