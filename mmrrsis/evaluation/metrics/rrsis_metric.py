@@ -2,7 +2,6 @@
 from collections import OrderedDict
 from typing import Dict, List, Optional, Sequence, Tuple
 
-import torch
 import torch.nn.functional as F
 from mmengine.dist import get_world_size
 from mmengine.evaluator import BaseMetric
