@@ -3,4 +3,4 @@
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$ROOT"
-python -m pytest tests -q "$@"
+python -m pytest tests projects -q "$@"

@@ -1,1 +1,3 @@
-__all__ = []
+from .softmax_dice_loss import SoftmaxDiceLoss
+
+__all__ = ['SoftmaxDiceLoss']

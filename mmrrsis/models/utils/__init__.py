@@ -1,9 +1,10 @@
 from .attention import CrossAttentionLayer, MSDeformAttention, SDPAttention
 from .pixel_word_attention import LanguageGate, PixelWordAttention, pixel_instance_norm
 from .positional_encoding import sine_positional_encoding
+from .scale_aware_gate import ScaleAwareGate
 from .text_utils import coord_grid, masked_mean
 
 __all__ = [
     'CrossAttentionLayer', 'LanguageGate', 'MSDeformAttention', 'PixelWordAttention', 'SDPAttention',
-    'coord_grid', 'masked_mean', 'pixel_instance_norm', 'sine_positional_encoding'
+    'ScaleAwareGate', 'coord_grid', 'masked_mean', 'pixel_instance_norm', 'sine_positional_encoding'
 ]
