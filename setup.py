@@ -35,6 +35,7 @@ setup(
         'tests': parse_requirements('tests.txt'),
         'lite': parse_requirements('mmcv.txt'),
         'geo': parse_requirements('geo.txt'),
+        'demo': parse_requirements('demo.txt'),
         'mmpretrain': parse_requirements('optional.txt'),
     },
     license='Apache License 2.0',

@@ -19,5 +19,5 @@ if ! $PY -c "import mmcv" 2>/dev/null; then
 else
     echo "[install] keeping mmcv $($PY -c 'import mmcv; print(mmcv.__version__)')"
 fi
-$PY -m pip install -e ".[tests,geo]" -c requirements/constraints.txt
+$PY -m pip install -e ".[tests,geo,demo]" -c requirements/constraints.txt
 $PY -c "import mmrrsis, mmseg; print('[install] mmrrsis', mmrrsis.__version__, 'with mmseg', mmseg.__version__)"
