@@ -109,11 +109,20 @@ class BenchmarkBareHead(BaseReferringDecodeHead):
 def parse_args():
     parser = argparse.ArgumentParser(description='Referring model vs bare encoders: time and '
                                      'memory of a training step and of inference')
-    parser.add_argument('config')
+    parser.add_argument('config', nargs='?', help='the config to measure (or use --all)')
+    parser.add_argument('--all', action='store_true',
+                        help='measure the model zoo: one config per method, as listed in '
+                        'configs/metafile.yaml and projects/*/metafile.yaml, each against the '
+                        'same bare model at its own input size; writes --out-dir/model_zoo.'
+                        '{json,md}')
+    parser.add_argument('--out-dir', default='docs', help='where --all writes its tables')
+    parser.add_argument('--metafiles', nargs='+', default=None,
+                        help='--all: read these metafiles instead of the repository\'s')
     parser.add_argument('--device', default='cpu', choices=['cpu', 'cuda'])
     parser.add_argument('--iters', type=int, default=3, help='timed steps per model and mode')
     parser.add_argument('--warmup', type=int, default=1, help='untimed steps first')
-    parser.add_argument('--size', type=int, default=512, help='input side')
+    parser.add_argument('--size', type=int, default=None,
+                        help='input side (default: the config\'s preprocessor size; 512 if unset)')
     parser.add_argument('--batch', type=int, default=1)
     parser.add_argument('--ms-attn', nargs='+', choices=['sdpa', 'deformable'],
                         help='measure the config\'s model once per T-BTD ms_attn value '
@@ -127,14 +136,17 @@ def parse_args():
                         help='print where the time of a training step goes')
     parser.add_argument('--threads', type=int, default=None,
                         help='torch CPU threads (default: torch\'s choice)')
-    return parser.parse_args()
+    args = parser.parse_args()
+    if bool(args.config) == args.all:
+        parser.error('give one config, or --all')
+    return args
 
 
 
 def bare_model_cfg(model_cfg) -> dict:
     """The config's encoders with :class:`BenchmarkBareHead`."""
     backbone = model_cfg.backbone
-    if backbone.type == 'BidirectionalExtractor':
+    if 'vision' in backbone and 'text' in backbone:  # StageWiseExtractor and its subclasses
         vision, text = backbone.vision, backbone.text
     elif 'text_encoder' in model_cfg:
         vision, text = backbone, model_cfg.text_encoder
@@ -143,7 +155,8 @@ def bare_model_cfg(model_cfg) -> dict:
                          'encoder apart to build the bare model')
     vision = copy.deepcopy(vision)
     channels = [vision.embed_dims * 2**i for i in range(len(vision.depths))]
-    text_channels = model_cfg.decode_head.get('text_channels', 768)
+    bert = text.get('bert_config') or {}
+    text_channels = bert.get('hidden_size', model_cfg.decode_head.get('text_channels', 768))
     return ConfigDict(
         type='ReferringEncoderDecoder',
         data_preprocessor=copy.deepcopy(model_cfg.data_preprocessor),
@@ -199,9 +212,15 @@ class Runner:
         self.model = MODELS.build(model_cfg).to(device)
         self.model.init_weights()
         self.optim_wrapper = build_optim_wrapper(self.model, copy.deepcopy(optim_cfg))
+        self.set_batch(batch)
+        self.num_params = sum(p.numel() for p in self.model.parameters())
+
+    def set_batch(self, batch: dict, size: int = None) -> None:
+        """Preprocesses the batch the steps run on (``size``: new preprocessor size)."""
+        if size is not None:
+            self.model.data_preprocessor.size = (size, size)
         self.train_data = self.model.data_preprocessor(copy.deepcopy(batch), training=True)
         self.test_data = self.model.data_preprocessor(copy.deepcopy(batch), training=False)
-        self.num_params = sum(p.numel() for p in self.model.parameters())
 
     def train_step(self) -> None:
         self.model.train()
@@ -270,47 +289,14 @@ def print_profile(runner: Runner) -> None:
     print(averages.table(sort_by='self_cpu_time_total', row_limit=20, max_name_column_width=60))
 
 
-def main():
-    args = parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    if args.device == 'cuda' and not torch.cuda.is_available():
-        raise SystemExit('--device cuda: no CUDA device is visible')
-    register_all_modules()
-    # quiet: no per-parameter init and lr-group reports
-    MMLogger.get_instance('mmrrsis_benchmark', log_level='WARNING')
-    cfg = Config.fromfile(args.config)
-    if args.amp:
-        cfg.optim_wrapper.type = 'AmpOptimWrapper' if args.device == 'cuda' else \
-            'CPUAmpOptimWrapper'
-        if args.device == 'cuda':
-            cfg.optim_wrapper.loss_scale = 'dynamic'
-        else:
-            cfg.optim_wrapper.dtype = 'bfloat16'
-    model_cfg = offline_model_cfg(copy.deepcopy(cfg.model))
-    vocab_dir = tempfile.mkdtemp(prefix='mmrrsis_bench_vocab_')
-    model_cfg.data_preprocessor.tokenizer = build_vocab([EXPRESSION], vocab_dir, 100)
-    model_cfg.data_preprocessor.size = (args.size, args.size)
+def measure(runners: List[Runner], args) -> Dict[str, dict]:
+    """Times (and sizes) every mode of every runner, interleaved, and prints the figures.
 
-    variants = {'bare': bare_model_cfg(model_cfg)}
-    if args.ms_attn:
-        for ms_attn in args.ms_attn:
-            variant = copy.deepcopy(model_cfg)
-            variant.decode_head.ms_attn = ms_attn
-            variants[f'model[{ms_attn}]'] = variant
-    else:
-        variants[f'model[{model_cfg.decode_head.get("ms_attn", "default")}]'] = model_cfg
-    batch = make_batch(args.size, args.batch)
-    runners = [Runner(name, variant, cfg.optim_wrapper, batch, args.device, args.amp)
-               for name, variant in variants.items()]
-
-    print(f'config {args.config}; {args.batch} x {args.size}x{args.size}, '
-          f'{model_cfg.data_preprocessor.get("max_length", 20)} tokens; device {args.device}, '
-          f'torch {torch.__version__}, {torch.get_num_threads()} threads'
-          f'{", AMP " + str(runners[0].optim_wrapper.cast_dtype) if args.amp else ""}')
-    for runner in runners:
-        print(f'  {runner.name:18s} {runner.num_params / 1e6:7.1f} M parameters')
-
+    Returns:
+        dict: mode -> runner name -> ``wall`` (median s), ``min``, ``cpu`` (median s) and,
+        unless ``--no-memory``, ``state`` and ``peak_extra`` (bytes).
+    """
+    results = {}
     for mode in args.modes:
         times: Dict[str, List[Tuple[float, float]]] = {r.name: [] for r in runners}
         for _ in range(args.warmup):
@@ -324,6 +310,8 @@ def main():
         wall = {name: statistics.median(t[0] for t in ts) for name, ts in times.items()}
         best = {name: min(t[0] for t in ts) for name, ts in times.items()}
         cpu = {name: statistics.median(t[1] for t in ts) for name, ts in times.items()}
+        results[mode] = {name: dict(wall=wall[name], min=best[name], cpu=cpu[name])
+                         for name in times}
         what = 'training step (fwd + bwd + optimizer)' if mode == 'train' else \
             'inference (predict, no grad)'
         print(f'\n{what}: {args.iters} interleaved runs per model, load average '
@@ -342,6 +330,7 @@ def main():
         for runner in runners:
             extra = peak_extra_bytes(runner.step(mode), args.device)
             memory[runner.name] = (state_bytes(runner.model, runner.optim_wrapper), extra)
+            results[mode][runner.name].update(state=memory[runner.name][0], peak_extra=extra)
         base_state, base_extra = memory['bare']
         print(f'  {"memory":18s} {"state GiB":>10s} {"peak extra GiB":>15s} {"peak GiB":>9s} '
               f'{"x bare: extra":>14s} {"peak":>6s}')
@@ -350,6 +339,66 @@ def main():
             print(f'  {runner.name:18s} {state / 2**30:10.2f} {extra / 2**30:15.2f} '
                   f'{(state + extra) / 2**30:9.2f} {extra / base_extra:14.2f} '
                   f'{(state + extra) / (base_state + base_extra):6.2f}')
+    return results
+
+
+def load_config(path: str, args) -> Tuple[Config, ConfigDict, int]:
+    """The config, its offline model config (local vocab, ``--amp``) and its input side."""
+    cfg = Config.fromfile(path)
+    if args.amp:
+        cfg.optim_wrapper.type = 'AmpOptimWrapper' if args.device == 'cuda' else \
+            'CPUAmpOptimWrapper'
+        if args.device == 'cuda':
+            cfg.optim_wrapper.loss_scale = 'dynamic'
+        else:
+            cfg.optim_wrapper.dtype = 'bfloat16'
+    model_cfg = offline_model_cfg(copy.deepcopy(cfg.model))
+    vocab_dir = tempfile.mkdtemp(prefix='mmrrsis_bench_vocab_')
+    model_cfg.data_preprocessor.tokenizer = build_vocab([EXPRESSION], vocab_dir, 100)
+    size = args.size or (model_cfg.data_preprocessor.get('size') or (512, ))[0]
+    model_cfg.data_preprocessor.size = (size, size)
+    return cfg, model_cfg, size
+
+
+def header(args, size: int, model_cfg, runners) -> None:
+    print(f'{args.batch} x {size}x{size}, '
+          f'{model_cfg.data_preprocessor.get("max_length", 20)} tokens; device {args.device}, '
+          f'torch {torch.__version__}, {torch.get_num_threads()} threads'
+          f'{", AMP " + str(runners[0].optim_wrapper.cast_dtype) if args.amp else ""}')
+    for runner in runners:
+        print(f'  {runner.name:18s} {runner.num_params / 1e6:7.1f} M parameters')
+
+
+def main():
+    args = parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if args.device == 'cuda' and not torch.cuda.is_available():
+        raise SystemExit('--device cuda: no CUDA device is visible')
+    register_all_modules()
+    # quiet: no per-parameter init and lr-group reports
+    MMLogger.get_instance('mmrrsis_benchmark', log_level='WARNING')
+    MMLogger.get_instance('mmengine').setLevel('WARNING')
+    if args.all:
+        from model_zoo import run_model_zoo
+        run_model_zoo(args)
+        return
+    cfg, model_cfg, size = load_config(args.config, args)
+
+    variants = {'bare': bare_model_cfg(model_cfg)}
+    if args.ms_attn:
+        for ms_attn in args.ms_attn:
+            variant = copy.deepcopy(model_cfg)
+            variant.decode_head.ms_attn = ms_attn
+            variants[f'model[{ms_attn}]'] = variant
+    else:
+        variants[f'model[{model_cfg.decode_head.get("ms_attn", "default")}]'] = model_cfg
+    batch = make_batch(size, args.batch)
+    runners = [Runner(name, variant, cfg.optim_wrapper, batch, args.device, args.amp)
+               for name, variant in variants.items()]
+    print(f'config {args.config}; ', end='')
+    header(args, size, model_cfg, runners)
+    measure(runners, args)
     if args.profile:
         for runner in runners[1:]:
             print_profile(runner)

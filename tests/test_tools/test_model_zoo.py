@@ -1,0 +1,77 @@
+"""tools/analysis/benchmark.py --all: the model-zoo tables from metafiles, on tiny configs;
+and the repository's metafiles name existing configs and complete results."""
+import json
+import os
+import os.path as osp
+import subprocess
+import sys
+
+import yaml
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+sys.path.insert(0, osp.join(REPO, 'tools', 'analysis'))
+
+META = """
+Collections:
+  - Name: LAVT
+  - Name: BTDNet
+Models:
+  - Name: lavt_tiny
+    In Collection: LAVT
+    Config: configs/lavt_tiny_synthetic.py
+    Zoo: true
+    Metadata: {Implementation: checked, Converter: tools/model_converters/lavt2mmrrsis.py}
+    Results:
+      - {Dataset: RRSIS-D, Split: test, Metrics: {mIoU: 61.04, oIoU: 77.19}, Protocol: p1,
+         Source: s1}
+  - Name: not_in_the_zoo
+    In Collection: LAVT
+    Config: configs/lavt_swinb_rrsisd.py
+  - Name: btdnet_tiny
+    In Collection: BTDNet
+    Config: configs/btdnet_tiny_synthetic.py
+    Zoo: true
+"""
+
+
+def test_benchmark_all_writes_the_zoo_tables(tmp_path):
+    meta = tmp_path / 'metafile.yaml'
+    meta.write_text(META)
+    out = tmp_path / 'docs'
+    env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONPATH=REPO)
+    proc = subprocess.run(
+        [sys.executable, osp.join(REPO, 'tools', 'analysis', 'benchmark.py'), '--all',
+         '--metafiles', str(meta), '--out-dir', str(out), '--iters', '1', '--warmup', '0',
+         '--size', '32', '--no-memory', '--threads', '1'],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    report = json.loads((out / 'model_zoo.json').read_text())
+    assert [row['name'] for row in report['models']] == ['lavt_tiny', 'btdnet_tiny']
+    for row in report['models']:
+        assert row['input_size'] == 32
+        assert row['params']['total'] == sum(
+            row['params'][k] for k in ('vision', 'text', 'fusion', 'neck', 'heads'))
+        for mode in ('train', 'infer'):
+            assert row['timing'][mode]['bare']['wall'] > 0
+            assert row['timing'][mode][row['name']]['wall'] > 0
+    page = (out / 'model_zoo.md').read_text()
+    assert '| LAVT | [`lavt_tiny_synthetic.py`]' in page
+    assert '61.04 / 77.19' in page and 'RRSIS-D: p1' in page
+    assert '`tools/model_converters/lavt2mmrrsis.py`' in page
+    assert 'not_in_the_zoo' not in page
+
+
+def test_repository_metafiles_are_complete():
+    from model_zoo import metafiles, zoo_models
+    files = metafiles()
+    assert osp.join(REPO, 'configs', 'metafile.yaml') in files
+    models = zoo_models(files)
+    assert {'LAVT', 'BTDNet'} <= {m['collection']['Name'] for m in models}
+    for path in files:
+        for model in yaml.safe_load(open(path))['Models']:
+            assert osp.isfile(osp.join(REPO, model['Config'])), model['Config']
+            converter = (model.get('Metadata') or {}).get('Converter')
+            assert converter is None or osp.isfile(osp.join(REPO, converter)), converter
+            for result in model.get('Results', []):
+                assert {'Dataset', 'Split', 'Metrics', 'Protocol', 'Source'} <= set(result)
+                assert {'mIoU', 'oIoU'} <= set(result['Metrics'])
