@@ -229,3 +229,19 @@ def check_against_model(state: StateDict, expected: Dict[str, torch.Size]) -> No
             f'{k} {tuple(state[k].shape)} vs {tuple(expected[k])}' for k in wrong[:20]))
     if problems:
         raise CheckpointConversionError('; '.join(problems))
+
+
+def pixel_word_attention_rules(ref: str, ours: str) -> List[Tuple[str, str, bool]]:
+    """The reference ``SpatialImageLanguageAttention`` (1x1 Conv1d projections) to
+    :class:`PixelWordAttention` (linears)."""
+    names = (('f_query.0', 'query'), ('f_key.0', 'key'), ('f_value.0', 'value'), ('W.0', 'out'))
+    return [(f'{ref}{a}.', f'{ours}{b}.', True) for a, b in names]
+
+
+def scale_aware_gate_rules(ref: str, ours: str) -> List[Tuple[str, str, bool]]:
+    """The reference ``ScaleAwareGate`` (RMSIN's CIM, FIANet's TMEM) to
+    :class:`ScaleAwareGate`."""
+    names = (('local_embedding', 'local_proj.0'), ('bn1', 'local_proj.1'),
+             ('global_embedding', 'global_proj.0'), ('bn2', 'global_proj.1'),
+             ('global_act', 'global_gate.0'), ('bn3', 'global_gate.1'))
+    return [(f'{ref}{a}.', f'{ours}{b}.', False) for a, b in names]

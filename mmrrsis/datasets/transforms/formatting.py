@@ -6,7 +6,8 @@ from mmrrsis.registry import TRANSFORMS
 REFERRING_META_KEYS = ('img_path', 'seg_map_path', 'ori_shape', 'img_shape', 'pad_shape',
                        'scale_factor', 'flip', 'flip_direction', 'reduce_zero_label',
                        'expression', 'category', 'category_id', 'image_id', 'ref_id',
-                       'ann_id', 'sent_id', 'key_phrase_spans')
+                       'ann_id', 'sent_id', 'key_phrase_spans', 'object_spans',
+                       'position_spans', 'has_target')
 
 
 @TRANSFORMS.register_module()
@@ -19,7 +20,9 @@ class PackReferringInputs(PackSegInputs):
     Args:
         meta_keys (Sequence[str]): Keys copied into the metainfo when present.
             Defaults to mmseg's keys plus 'expression', 'category', 'category_id',
-            'image_id', 'ref_id', 'ann_id', 'sent_id' and 'key_phrase_spans'.
+            'image_id', 'ref_id', 'ann_id', 'sent_id', 'key_phrase_spans' and FIANet's
+            'object_spans' and 'position_spans', and 'has_target' (False on the no-target
+            samples of ``NoTargetDataset``).
     """
 
     def __init__(self, meta_keys=REFERRING_META_KEYS):

@@ -1,7 +1,7 @@
 """Image normalisation (mmseg's) plus batch tokenization of the referring expressions."""
 import logging
 import os.path as osp
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Optional, Sequence, Union
 
 import torch
 from mmengine.logging import print_log
@@ -84,9 +84,34 @@ def build_tokenizer(name_or_path: str):
     return BertTokenizerFast.from_pretrained(name_or_path, do_lower_case=True)
 
 
-def _overlaps(offset: Tuple[int, int], spans: Sequence[Sequence[int]]) -> bool:
-    start, end = offset
-    return end > start and any(start < s_end and s_start < end for s_start, s_end in spans)
+TRUNCATIONS = ('keep_sep', 'slice')
+# text fields the preprocessor always writes; span masks may not take these names
+RESERVED_TEXT_KEYS = ('input_ids', 'attention_mask', 'masked_ids', 'masked_token_mask')
+KEY_PHRASE = 'masked_token_mask'
+
+
+def spans_to_token_mask(offsets: torch.Tensor,
+                        spans: Sequence[Sequence[Sequence[int]]]) -> torch.Tensor:
+    """Marks the word pieces that overlap character spans.
+
+    Args:
+        offsets (Tensor): (B, Nt, 2) character offsets of the word pieces (the tokenizer's
+            offset mapping); special tokens and padding have empty offsets (start == end)
+            and are never marked.
+        spans (Sequence): Per sample, a list of (start, end) character spans (may be empty).
+
+    Returns:
+        Tensor: (B, Nt) bool, True at the pieces overlapping any of the sample's spans.
+    """
+    mask = torch.zeros(offsets.shape[:2], dtype=torch.bool)
+    for i, sample_spans in enumerate(spans):
+        if not sample_spans:
+            continue
+        span = torch.as_tensor(sample_spans, dtype=offsets.dtype).view(-1, 2)
+        start, end = offsets[i, :, :1], offsets[i, :, 1:]
+        overlap = (start < span[:, 1]) & (span[:, 0] < end) & (end > start)
+        mask[i] = overlap.any(dim=1)
+    return mask
 
 
 @MODELS.register_module()
@@ -100,9 +125,21 @@ class ReferringDataPreProcessor(SegDataPreProcessor):
     ``masked_token_mask``: True at those replaced pieces (what ``DMOLSHead(rec_tokens=
     'masked')`` reconstructs). Without spans ``masked_ids`` equals ``input_ids``.
 
-    A sample whose spans overlap no kept word piece (its key phrase lies past the
-    ``max_length`` cut) stays unmasked: counted in :attr:`num_unmasked_truncated`
-    (per process, next to ``KeyPhraseMasker.num_unmasked``) and logged once.
+    ``span_masks`` adds further (B, Nt) attention masks built the same way from other
+    character spans of the metainfo, e.g. FIANet's ground-object and spatial-position parts
+    (``dict(object_mask='object_spans', position_mask='position_spans')``): 1 at the word
+    pieces overlapping the sample's spans, 0 elsewhere ([CLS], [SEP] and padding included),
+    in the dtype of ``attention_mask``. Going through the tokenizer's offsets, a word split
+    into several pieces is marked whole, and a span past the cut is clipped to ``max_length``.
+    A mask named in ``span_mask_fallbacks`` is replaced, for a sample where it came out empty
+    (no spans, or all past the cut), by the mask it names (FIANet: the position mask falls
+    back to ``attention_mask``).
+
+    A sample whose spans overlap no kept word piece (they lie past the ``max_length`` cut)
+    is counted per mask in :attr:`num_spans_cut` (the key phrase's count also as
+    :attr:`num_unmasked_truncated`, next to ``KeyPhraseMasker.num_unmasked``; per process) and
+    logged once per mask; its key phrase stays unmasked, its span mask empty (or the
+    fallback).
 
     Tokenizing here rather than in the pipeline keeps the tokenizer out of the data workers
     and lets one call serve the whole batch.
@@ -111,19 +148,65 @@ class ReferringDataPreProcessor(SegDataPreProcessor):
         tokenizer (str): Tokenizer name or path, see :func:`build_tokenizer`.
             Defaults to 'bert-base-uncased'.
         max_length (int): Tokens per expression, [CLS] and [SEP] included. Defaults to 20.
+        truncation (str): How a longer expression is cut: ``'keep_sep'`` (the tokenizer's
+            truncation: the last kept piece is [SEP]) or ``'slice'`` (the first
+            ``max_length`` ids of the full encoding, so [SEP] is lost, as the LAVT-lineage
+            codes cut). Defaults to 'keep_sep'.
+        span_masks (dict[str, str], optional): Name of each extra mask -> the metainfo key
+            of its character spans. Defaults to None (no extra mask).
+        span_mask_fallbacks (dict[str, str], optional): Name of a span mask -> the mask
+            (``'attention_mask'`` or another span mask) taking its place where it is empty.
+            Defaults to None.
         **kwargs: Passed to :class:`mmseg.models.SegDataPreProcessor`.
     """
 
-    def __init__(self, tokenizer: str = 'bert-base-uncased', max_length: int = 20, **kwargs):
+    def __init__(self,
+                 tokenizer: str = 'bert-base-uncased',
+                 max_length: int = 20,
+                 truncation: str = 'keep_sep',
+                 span_masks: Optional[Dict[str, str]] = None,
+                 span_mask_fallbacks: Optional[Dict[str, str]] = None,
+                 **kwargs):
         super().__init__(**kwargs)
+        if truncation not in TRUNCATIONS:
+            raise ValueError(f'ReferringDataPreProcessor: truncation must be one of '
+                             f'{TRUNCATIONS}, got {truncation!r}')
+        span_masks = dict(span_masks or {})
+        span_mask_fallbacks = dict(span_mask_fallbacks or {})
+        reserved = sorted(set(span_masks) & set(RESERVED_TEXT_KEYS))
+        if reserved:
+            raise ValueError(f'ReferringDataPreProcessor: span_masks may not be named '
+                             f'{reserved}; these text fields are always written')
+        for name, fallback in span_mask_fallbacks.items():
+            if name not in span_masks:
+                raise ValueError(f'ReferringDataPreProcessor: span_mask_fallbacks names '
+                                 f'{name!r}, which is not one of span_masks {sorted(span_masks)}')
+            if fallback != 'attention_mask' and fallback not in span_masks:
+                raise ValueError(f'ReferringDataPreProcessor: the fallback of {name!r} must be '
+                                 f"'attention_mask' or one of span_masks, got {fallback!r}")
         self.tokenizer_name = tokenizer
         self.tokenizer = build_tokenizer(tokenizer)
         self.max_length = max_length
+        self.truncation = truncation
+        self.span_masks = span_masks
+        self.span_mask_fallbacks = span_mask_fallbacks
         self._warned_truncation = False
-        self.num_unmasked_truncated = 0
+        self.num_spans_cut = dict.fromkeys((KEY_PHRASE, *span_masks), 0)
 
-    def tokenize(self, expressions: List[str], key_phrase_spans: Optional[List] = None,
-                 device: Union[str, torch.device] = 'cpu') -> Dict[str, torch.Tensor]:
+    @property
+    def num_unmasked_truncated(self) -> int:
+        """int: Samples whose key phrase lies wholly past the cut (left unmasked)."""
+        return self.num_spans_cut[KEY_PHRASE]
+
+    @num_unmasked_truncated.setter
+    def num_unmasked_truncated(self, value: int) -> None:
+        self.num_spans_cut[KEY_PHRASE] = value
+
+    def tokenize(self,
+                 expressions: List[str],
+                 key_phrase_spans: Optional[List] = None,
+                 device: Union[str, torch.device] = 'cpu',
+                 span_lists: Optional[Dict[str, List]] = None) -> Dict[str, torch.Tensor]:
         """Tokenizes a batch of expressions.
 
         Args:
@@ -131,58 +214,83 @@ class ReferringDataPreProcessor(SegDataPreProcessor):
             key_phrase_spans (list, optional): Per sample, a list of (start, end) character
                 spans whose word pieces are masked in ``masked_ids``. Defaults to None.
             device (str | torch.device): Where the tensors go. Defaults to 'cpu'.
+            span_lists (dict[str, list], optional): For each of ``span_masks``, per sample
+                a list of (start, end) character spans. Defaults to None (all masks empty).
 
         Returns:
             dict: ``input_ids``, ``attention_mask``, ``masked_ids``, each (B, max_length)
-            long, and ``masked_token_mask`` (B, max_length) bool, True where ``masked_ids``
-            holds [PAD] in place of a key-phrase word piece.
+            long, ``masked_token_mask`` (B, max_length) bool, True where ``masked_ids``
+            holds [PAD] in place of a key-phrase word piece, and each of ``span_masks``
+            (B, max_length) like ``attention_mask``.
         """
+        keep = self.max_length + (self.truncation == 'slice')
         enc = self.tokenizer(
             expressions,
             padding='max_length',
             truncation=True,
-            max_length=self.max_length,
+            max_length=keep,
             return_offsets_mapping=True,
             return_overflowing_tokens=False,
             return_tensors='pt')
-        self._log_truncation(expressions, enc)
-        input_ids = enc['input_ids']
-        masked_token_mask = torch.zeros_like(input_ids, dtype=torch.bool)
-        for i, spans in enumerate(key_phrase_spans or []):
-            if not spans:
-                continue
-            for j, offset in enumerate(enc['offset_mapping'][i].tolist()):
-                masked_token_mask[i, j] = _overlaps(offset, spans)
-            if not masked_token_mask[i].any():
-                self._count_unmasked(expressions[i], spans)
-        masked_ids = input_ids.masked_fill(masked_token_mask, self.tokenizer.pad_token_id)
-        return dict(
-            input_ids=input_ids.to(device),
-            attention_mask=enc['attention_mask'].to(device),
-            masked_ids=masked_ids.to(device),
-            masked_token_mask=masked_token_mask.to(device))
+        if self.truncation == 'slice':
+            # one piece more than kept, then cut: the same as slicing the untruncated ids
+            truncated = enc['attention_mask'][:, self.max_length].bool().tolist()
+        else:
+            truncated = [bool(e.overflowing) for e in enc.encodings]
+        self._log_truncation(expressions, truncated)
+        input_ids = enc['input_ids'][:, :self.max_length]
+        attention_mask = enc['attention_mask'][:, :self.max_length]
+        offsets = enc['offset_mapping'][:, :self.max_length]
 
-    def _count_unmasked(self, expression: str, spans: Sequence[Sequence[int]]) -> None:
-        self.num_unmasked_truncated += 1
-        if self.num_unmasked_truncated == 1:
-            phrases = ', '.join(f'"{expression[start:end]}"' for start, end in spans)
-            print_log(
-                f'key phrase {phrases} of "{expression}" overlaps no word piece kept within '
-                f'the {self.max_length}-token cut, so its masked text equals the text. '
-                'Further such samples are only counted '
-                '(ReferringDataPreProcessor.num_unmasked_truncated).',
-                logger='current', level=logging.WARNING)
+        def token_mask(name: str, spans: Optional[List]) -> torch.Tensor:
+            spans = spans or [[]] * len(expressions)
+            mask = spans_to_token_mask(offsets, spans)
+            for i, sample_spans in enumerate(spans):
+                if sample_spans and not mask[i].any():
+                    self._count_cut(name, expressions[i], sample_spans)
+            return mask
 
-    def _log_truncation(self, expressions: List[str], enc) -> None:
-        if self._warned_truncation:
+        masked_token_mask = token_mask(KEY_PHRASE, key_phrase_spans)
+        text = dict(
+            input_ids=input_ids,
+            attention_mask=attention_mask,
+            masked_ids=input_ids.masked_fill(masked_token_mask, self.tokenizer.pad_token_id),
+            masked_token_mask=masked_token_mask)
+        span_lists = span_lists or {}
+        for name in self.span_masks:
+            text[name] = token_mask(name, span_lists.get(name)).to(attention_mask.dtype)
+        for name, fallback in self.span_mask_fallbacks.items():
+            empty = ~text[name].bool().any(dim=1, keepdim=True)
+            text[name] = torch.where(empty, text[fallback], text[name])
+        return {key: value.to(device) for key, value in text.items()}
+
+    def _count_cut(self, name: str, expression: str, spans: Sequence[Sequence[int]]) -> None:
+        self.num_spans_cut[name] += 1
+        if self.num_spans_cut[name] > 1:
             return
-        for i, encoding in enumerate(enc.encodings):
-            if encoding.overflowing:
-                print_log(
-                    f'expression "{expressions[i]}" is longer than {self.max_length} tokens and '
-                    'was truncated; further truncations are not logged.', logger='current')
-                self._warned_truncation = True
-                return
+        phrases = ', '.join(f'"{expression[start:end]}"' for start, end in spans)
+        if name == KEY_PHRASE:
+            message = (f'key phrase {phrases} of "{expression}" overlaps no word piece kept '
+                       f'within the {self.max_length}-token cut, so its masked text equals '
+                       'the text. Further such samples are only counted '
+                       '(ReferringDataPreProcessor.num_unmasked_truncated).')
+        else:
+            fallback = self.span_mask_fallbacks.get(name)
+            outcome = f'falls back to {fallback}' if fallback else 'is empty'
+            message = (f'{self.span_masks[name]} {phrases} of "{expression}" overlap no word '
+                       f'piece kept within the {self.max_length}-token cut, so its {name} '
+                       f'{outcome}. Further such samples are only counted '
+                       f"(ReferringDataPreProcessor.num_spans_cut['{name}']).")
+        print_log(message, logger='current', level=logging.WARNING)
+
+    def _log_truncation(self, expressions: List[str], truncated: List[bool]) -> None:
+        if self._warned_truncation or not any(truncated):
+            return
+        expression = expressions[truncated.index(True)]
+        print_log(
+            f'expression "{expression}" is longer than {self.max_length} tokens and '
+            'was truncated; further truncations are not logged.', logger='current')
+        self._warned_truncation = True
 
     def forward(self, data: dict, training: bool = False) -> Dict[str, Any]:
         """Normalises and pads images (mmseg) and attaches the tokenized text to the samples."""
@@ -199,7 +307,18 @@ class ReferringDataPreProcessor(SegDataPreProcessor):
                                  'referring expression in its metainfo')
             expressions.append(str(expression))
         spans = [s.metainfo.get('key_phrase_spans') for s in samples]
-        text = self.tokenize(expressions, spans if any(spans) else None, data['inputs'].device)
+        span_lists = {}
+        for name, key in self.span_masks.items():
+            span_lists[name] = [s.metainfo.get(key) for s in samples]
+            missing = [i for i, value in enumerate(span_lists[name]) if value is None]
+            if missing:
+                raise ValueError(
+                    f'ReferringDataPreProcessor builds {name} from the metainfo {key!r}, which '
+                    f'data sample {missing[0]} ({samples[missing[0]].metainfo.get("img_path")}) '
+                    'lacks: put the transform that sets it (e.g. FIANetTextDecoupler) in the '
+                    f'pipeline and {key!r} in the meta_keys of PackReferringInputs')
+        text = self.tokenize(expressions, spans if any(spans) else None, data['inputs'].device,
+                             span_lists)
         for i, sample in enumerate(samples):
             sample.text = BaseDataElement(**{k: v[i] for k, v in text.items()})
         return data

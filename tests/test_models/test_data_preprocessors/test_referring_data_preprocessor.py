@@ -165,3 +165,118 @@ def test_hub_names_and_existing_paths_reach_transformers(tmp_path, monkeypatch):
     build_tokenizer('~/bert_vocab')
     assert loaded == ['bert-base-uncased', 'google-bert/bert-base-uncased',
                       str(tmp_path / 'bert_vocab'), str(tmp_path / 'bert_vocab')]
+
+
+# span masks (FIANet's object / position masks), the 'slice' truncation
+SPAN_WORDS = ('[PAD] [UNK] [CLS] [SEP] [MASK] the car in upper - left corner near express '
+              '##way toll station on right a').split()
+
+
+@pytest.fixture(scope='module')
+def span_preprocessor(tmp_path_factory):
+    folder = tmp_path_factory.mktemp('span_vocab')
+    (folder / 'vocab.txt').write_text('\n'.join(SPAN_WORDS) + '\n')
+    return ReferringDataPreProcessor(
+        tokenizer=str(folder), max_length=10, truncation='slice',
+        span_masks=dict(object_mask='object_spans', position_mask='position_spans'),
+        span_mask_fallbacks=dict(position_mask='attention_mask'))
+
+
+def _span_batch(items):
+    samples = [SegDataSample(metainfo=dict(expression=e, object_spans=o, position_spans=p))
+               for e, o, p in items]
+    return dict(inputs=[torch.zeros(3, 8, 8, dtype=torch.uint8)] * len(samples),
+                data_samples=samples)
+
+
+def _pieces(pre, ids, mask):
+    return [t for t, m in zip(pre.tokenizer.convert_ids_to_tokens(ids.tolist()), mask) if m]
+
+
+def test_span_masks_mark_every_word_piece_of_the_spans(span_preprocessor):
+    pre = span_preprocessor
+    expression = 'the car in the upper-left corner'
+    # character spans: "car", "in the upper-left corner"
+    data = pre(_span_batch([(expression, [(4, 7)], [(8, 32)])]))
+    text = data['data_samples'][0].text
+    assert set(text.keys()) == {'input_ids', 'attention_mask', 'masked_ids',
+                                'masked_token_mask', 'object_mask', 'position_mask'}
+    assert text.object_mask.dtype == text.attention_mask.dtype == torch.long
+    assert text.object_mask.tolist() == [0, 0, 1, 0, 0, 0, 0, 0, 0, 0]
+    # "upper-left" is three pieces, all marked; [CLS], [SEP] and padding never are
+    assert text.position_mask.tolist() == [0, 0, 0, 1, 1, 1, 1, 1, 1, 0]
+    assert _pieces(pre, text.input_ids, text.position_mask) == ['in', 'the', 'upper', '-',
+                                                                'left', 'corner']
+    # a word split by WordPiece is marked whole: "expressway" -> express ##way
+    expression = 'the expressway toll station'
+    text = pre(_span_batch([(expression, [(4, 27)], [])]))['data_samples'][0].text
+    assert _pieces(pre, text.input_ids, text.object_mask) == ['express', '##way', 'toll',
+                                                              'station']
+
+
+def test_empty_position_falls_back_to_the_attention_mask(span_preprocessor):
+    text = span_preprocessor.tokenize(['the car', 'on the right'], span_lists=dict(
+        object_mask=[[], [(7, 12)]], position_mask=[[], [(0, 12)]]))
+    assert text['object_mask'].tolist()[0] == [0] * 10
+    assert text['position_mask'][0].tolist() == text['attention_mask'][0].tolist() == \
+        [1, 1, 1, 1, 0, 0, 0, 0, 0, 0]
+    assert text['position_mask'][1].tolist() == [0, 1, 1, 1, 0, 0, 0, 0, 0, 0]
+    assert text['object_mask'][1].tolist() == [0, 0, 0, 1, 0, 0, 0, 0, 0, 0]
+
+
+def test_slice_truncation_keeps_the_first_ids_and_clips_the_masks(span_preprocessor, logs):
+    pre = span_preprocessor
+    pre.num_spans_cut.update(object_mask=0, position_mask=0)
+    # 13 pieces with [CLS] and [SEP]: the first 10 are kept, [SEP] is lost
+    expression = 'the car near the car near the car on the right'
+    full = pre.tokenizer(expression)['input_ids']
+    assert len(full) == 13
+    text = pre.tokenize([expression], span_lists=dict(
+        object_mask=[[(4, 7), (41, 46)]], position_mask=[[(37, 46)]]))
+    assert text['input_ids'][0].tolist() == full[:10]
+    assert text['attention_mask'][0].tolist() == [1] * 10
+    assert pre.tokenizer.sep_token_id not in text['input_ids'][0].tolist()
+    # "right" lies past the cut: the object mask keeps "car" only; "the right" starts at
+    # piece 10, so the position mask is empty and falls back to the attention mask
+    assert text['object_mask'][0].tolist() == [0, 0, 1, 0, 0, 0, 0, 0, 0, 0]
+    assert text['position_mask'][0].tolist() == [1] * 10
+    assert pre.num_spans_cut == dict(masked_token_mask=pre.num_unmasked_truncated,
+                                     object_mask=0, position_mask=1)
+    pre.tokenize([expression], span_lists=dict(object_mask=[[]], position_mask=[[(37, 46)]]))
+    assert pre.num_spans_cut['position_mask'] == 2
+    cut_logs = [m for m in logs if "num_spans_cut['position_mask']" in m]
+    assert cut_logs == [
+        f'position_spans "the right" of "{expression}" overlap no word piece kept within '
+        'the 10-token cut, so its position_mask falls back to attention_mask. Further such '
+        "samples are only counted (ReferringDataPreProcessor.num_spans_cut['position_mask'])."]
+    # the default truncation keeps [SEP] as the last piece
+    keep_sep = ReferringDataPreProcessor(tokenizer=pre.tokenizer_name, max_length=10)
+    ids = keep_sep.tokenize([expression])['input_ids'][0].tolist()
+    assert ids == full[:9] + [pre.tokenizer.sep_token_id]
+
+
+def test_slice_truncation_of_an_expression_one_piece_too_long(span_preprocessor):
+    # 11 pieces: nothing overflows the tokenizer's 11-piece cut, yet [SEP] must go
+    expression = 'the car near the car near the car near'
+    full = span_preprocessor.tokenizer(expression)['input_ids']
+    assert len(full) == 11
+    text = span_preprocessor.tokenize([expression])
+    assert text['input_ids'][0].tolist() == full[:10]
+
+
+def test_span_mask_configuration_errors(span_preprocessor):
+    vocab = span_preprocessor.tokenizer_name
+    with pytest.raises(ValueError, match='truncation must be one of'):
+        ReferringDataPreProcessor(tokenizer=vocab, truncation='tail')
+    with pytest.raises(ValueError, match=r"may not be named \['attention_mask'\]"):
+        ReferringDataPreProcessor(tokenizer=vocab, span_masks=dict(attention_mask='spans'))
+    with pytest.raises(ValueError, match="names 'object_mask', which is not one of"):
+        ReferringDataPreProcessor(tokenizer=vocab,
+                                  span_mask_fallbacks=dict(object_mask='attention_mask'))
+    with pytest.raises(ValueError, match="fallback of 'object_mask' must be"):
+        ReferringDataPreProcessor(tokenizer=vocab, span_masks=dict(object_mask='spans'),
+                                  span_mask_fallbacks=dict(object_mask='input_ids'))
+    sample = SegDataSample(metainfo=dict(expression='the car', position_spans=[]))
+    with pytest.raises(ValueError, match="builds object_mask from the metainfo 'object_spans'"):
+        span_preprocessor(dict(inputs=[torch.zeros(3, 8, 8, dtype=torch.uint8)],
+                               data_samples=[sample]))

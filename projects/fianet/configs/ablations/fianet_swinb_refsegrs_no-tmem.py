@@ -1,0 +1,3 @@
+# TMEM ablation: no neck, the decoder reads the four FIAM stage outputs directly.
+_base_ = '../fianet_swinb_refsegrs.py'
+model = dict(neck=None)
