@@ -66,7 +66,8 @@ def test_repository_metafiles_are_complete():
     files = metafiles()
     assert osp.join(REPO, 'configs', 'metafile.yaml') in files
     models = zoo_models(files)
-    assert {'LAVT', 'BTDNet'} <= {m['collection']['Name'] for m in models}
+    assert {m['collection']['Name'] for m in models} == {'LAVT', 'BTDNet', 'FIANet', 'RMSIN',
+                                                          'SBANet'}
     for path in files:
         for model in yaml.safe_load(open(path))['Models']:
             assert osp.isfile(osp.join(REPO, model['Config'])), model['Config']
