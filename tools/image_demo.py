@@ -5,6 +5,8 @@
 
 Writes the mask (PNG, 0 background / 255 target, at the image's size; by default
 `<out-file stem>_mask.png` beside the overlay) and the overlay with the expression as caption.
+A model with an existence head also prints p(the expression's object is in the image); below
+the head's threshold the mask is empty.
 """
 import argparse
 import os.path as osp
@@ -17,7 +19,8 @@ import mmcv  # noqa: E402
 import torch  # noqa: E402
 from mmengine.config import DictAction  # noqa: E402
 
-from mmrrsis.apis import inference_model, init_model, pred_mask, show_result  # noqa: E402
+from mmrrsis.apis import (existence_score, inference_model, init_model, pred_mask,  # noqa: E402
+                          show_result)
 
 
 def parse_args():
@@ -50,6 +53,11 @@ def main():
     share = 100.0 * mask.mean()
     print(f'"{args.expression}": {share:.1f}% of the image is target; mask written to '
           f'{mask_file}, overlay to {args.out_file}')
+    score = existence_score(result)
+    if score is not None:
+        verdict = 'present' if score >= model.existence_head.threshold else 'absent, mask emptied'
+        print(f'existence score {score:.3f} (threshold {model.existence_head.threshold:g}): '
+              f'target {verdict}')
 
 
 if __name__ == '__main__':

@@ -50,6 +50,8 @@ def main():
     rate = summary['num_tiles'] / summary['seconds']
     print(f'{summary["num_tiles"]} tiles in {summary["seconds"]:.1f} s ({rate:.2f} tiles/s); '
           f'{summary["target_pixels"]} target pixels; mask written to {args.out}')
+    if summary['empty_tiles']:
+        print(f'{summary["empty_tiles"]} tiles predicted empty by the existence head, skipped')
     if args.geojson:
         print(f'{summary["num_polygons"]} polygons written to {args.geojson}')
 

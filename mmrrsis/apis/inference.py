@@ -51,10 +51,29 @@ class ArrayOrFileLoader:
         return f'{self.__class__.__name__}(from_file={self.from_file!r})'
 
 
+def unwrap_test_dataset(cfg: Config) -> dict:
+    """The config of the dataset the test dataloader reads, inside any wrappers.
+
+    Dataset wrappers (``NoTargetDataset``, mmengine's ``RepeatDataset``...) hold the real
+    dataset's config in their ``dataset`` key and have no pipeline of their own.
+
+    Args:
+        cfg (Config): Model config.
+
+    Returns:
+        dict: The innermost ``dataset`` config of ``cfg.test_dataloader``.
+    """
+    dataset = cfg.test_dataloader.dataset
+    while 'pipeline' not in dataset and isinstance(dataset.get('dataset'), dict):
+        dataset = dataset['dataset']
+    return dataset
+
+
 def build_inference_pipeline(cfg: Config) -> Compose:
     """Builds the pipeline that turns one (image, expression) input into model input.
 
-    It is ``cfg.test_dataloader.dataset.pipeline`` without its annotation-loading steps;
+    It is the test dataset's pipeline (``cfg.test_dataloader.dataset.pipeline``, inside any
+    dataset wrapper, see :func:`unwrap_test_dataset`) without its annotation-loading steps;
     its first step, the image loader, is wrapped in :class:`ArrayOrFileLoader` so that an
     input may be a file (``img_path``) or a loaded array (``img``). Every other step is kept,
     so a ``KeyPhraseMasker`` in the test pipeline marks the key phrase at inference as it
@@ -66,7 +85,7 @@ def build_inference_pipeline(cfg: Config) -> Compose:
     Returns:
         Compose: Callable on ``dict(img_path=... or img=..., expression=...)``.
     """
-    steps = [t for t in copy.deepcopy(cfg.test_dataloader.dataset.pipeline)
+    steps = [t for t in copy.deepcopy(unwrap_test_dataset(cfg).get('pipeline', []))
              if t['type'] not in ANNOTATION_LOADERS]
     if not steps or not str(steps[0]['type']).startswith('Load'):
         raise ValueError('the test pipeline (test_dataloader.dataset.pipeline) must start with '
@@ -92,7 +111,7 @@ def _dataset_meta(cfg: Config, checkpoint: Optional[dict]) -> dict:
     meta = (checkpoint or {}).get('meta', {}).get('dataset_meta')
     if meta:
         return dict(meta)
-    dataset_cls = DATASETS.get(cfg.test_dataloader.dataset.get('type', ''))
+    dataset_cls = DATASETS.get(unwrap_test_dataset(cfg).get('type', ''))
     return dict(getattr(dataset_cls, 'METAINFO', None) or BINARY_META)
 
 
@@ -233,7 +252,10 @@ def inference_model(model: nn.Module,
     Returns:
         SegDataSample | list[SegDataSample]: Each has ``pred_sem_seg`` (1, H, W) with 0/1 at
         the image's original size, ``seg_logits`` (C, H, W) resized to that size
-        (C = 2: background, target) and the expression in its metainfo.
+        (C = 2: background, target) and the expression in its metainfo. A model with an
+        existence head adds ``existence_score``, p(the expression's object is in the image)
+        (see :func:`existence_score`); its mask is empty where that is below the head's
+        threshold.
     """
     if isinstance(expression, str):
         pairs, is_batch = [(image, _check_expression(expression, 0))], False
@@ -262,6 +284,20 @@ def pred_mask(result: SegDataSample) -> np.ndarray:
         np.ndarray: (H, W) uint8, 1 on the target and 0 elsewhere.
     """
     return result.pred_sem_seg.data[0].cpu().numpy().astype(np.uint8)
+
+
+def existence_score(result: SegDataSample) -> Optional[float]:
+    """The predicted probability that the expression's object is in the image.
+
+    Args:
+        result (SegDataSample): Output of :func:`inference_model`.
+
+    Returns:
+        float | None: p(target present) in [0, 1] from the model's existence head, or None
+        for a model without one.
+    """
+    score = result.get('existence_score')
+    return None if score is None else float(score)
 
 
 def read_rgb(image: ImageType) -> np.ndarray:

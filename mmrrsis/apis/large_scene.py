@@ -13,7 +13,7 @@ from mmengine.utils import ProgressBar
 from mmseg.structures import SegDataSample
 from torch import nn
 
-from .inference import inference_model
+from .inference import existence_score, inference_model
 
 MASK_VALUE = 255
 # Longest side of the decimated read that 16-bit statistics are computed on.
@@ -198,6 +198,13 @@ def infer_large_scene(model: nn.Module,
     weights of :func:`blend_window`; a pixel is target where the average is > 0. For a pixel
     inside a single tile this is exactly that tile's prediction.
 
+    A model with an existence head (``ReferringEncoderDecoder(existence_head=...)``) also
+    says per tile whether the expression's object is in it at all. A tile whose existence
+    score is below the head's threshold is predicted empty and skipped: it adds nothing to
+    the blend, so it contributes no target pixel to the mask and no polygon to the GeoJSON,
+    and where it overlaps kept tiles, those decide alone. Models without the head keep every
+    tile.
+
     Output: a single-band uint8 GeoTIFF (deflate, 256-px blocks) with the scene's size, CRS
     and transform, 255 on the target and 0 elsewhere, written by rows of tiles. Memory holds
     one float32 strip of ``tile`` x scene-width pixels and one batch of tiles, whatever the
@@ -222,8 +229,8 @@ def infer_large_scene(model: nn.Module,
         show_progress (bool): Show a progress bar over the tiles. Defaults to True.
 
     Returns:
-        dict: ``num_tiles``, ``target_pixels``, ``seconds`` (tiles and writing) and
-        ``num_polygons`` (None without ``geojson_file``).
+        dict: ``num_tiles``, ``empty_tiles`` (skipped as predicted empty), ``target_pixels``,
+        ``seconds`` (tiles and writing) and ``num_polygons`` (None without ``geojson_file``).
     """
     rasterio = _rasterio()
     from rasterio.windows import Window
@@ -246,7 +253,8 @@ def infer_large_scene(model: nn.Module,
         # Rows [ys[r], ys[r] + tile_h) of the scene: the strip the current tile row adds to.
         strip = np.zeros((tile_h, width), np.float32)
         threshold = getattr(model.decode_head, 'threshold', None)
-        target_pixels = 0
+        existence = getattr(model, 'existence_head', None)
+        target_pixels = empty_tiles = 0
         with rasterio.open(out_file, 'w', **profile) as dst:
             for r, y in enumerate(ys):
                 for batch in _batches(xs, batch_size):
@@ -256,6 +264,10 @@ def infer_large_scene(model: nn.Module,
                         tiles.append((np.ascontiguousarray(rgb.transpose(1, 2, 0)[..., ::-1]),
                                       expression))
                     for x, result in zip(batch, inference_model(model, tiles)):
+                        score = existence_score(result)
+                        if score is not None and score < existence.threshold:
+                            empty_tiles += 1
+                            continue
                         strip[:, x:x + tile_w] += weights * target_margin(result, threshold)
                     if progress is not None:
                         progress.update(len(batch))
@@ -269,5 +281,5 @@ def infer_large_scene(model: nn.Module,
         if progress is not None:
             progress.file.write('\n')
     num_polygons = _write_geojson(out_file, geojson_file, expression) if geojson_file else None
-    return dict(num_tiles=len(ys) * len(xs), target_pixels=target_pixels,
+    return dict(num_tiles=len(ys) * len(xs), empty_tiles=empty_tiles, target_pixels=target_pixels,
                 seconds=time.perf_counter() - start, num_polygons=num_polygons)

@@ -1,3 +1,4 @@
+from .no_target_dataset import NoTargetDataset
 from .refsegrs import REFSEGRS_CATEGORIES, RefSegRSDataset
 from .rrsisd import RRSISD_CATEGORIES, RRSISDDataset
 from .samplers import ResumableInfiniteSampler
@@ -10,5 +11,5 @@ __all__ = [
     'RefSegRSDataset', 'RRSISDDataset', 'REFSEGRS_CATEGORIES', 'RRSISD_CATEGORIES',
     'LoadReferringAnnotations', 'LoadReferringImage', 'PackReferringInputs', 'ReferringRandomFlip',
     'swap_direction_words', 'category_from_expression', 'KeyPhraseMasker',
-    'DEFAULT_KEY_PHRASE_LEXICON', 'ResumableInfiniteSampler'
+    'DEFAULT_KEY_PHRASE_LEXICON', 'ResumableInfiniteSampler', 'NoTargetDataset'
 ]

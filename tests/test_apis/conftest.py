@@ -37,3 +37,25 @@ def tiny_checkpoint(tmp_path_factory):
 def tiny_model(tiny_checkpoint):
     return init_model(tiny_checkpoint['config'], tiny_checkpoint['checkpoint'], device='cpu',
                       cfg_options=tiny_checkpoint['cfg_options'])
+
+
+@pytest.fixture(scope='session')
+def tiny_notarget_checkpoint(tmp_path_factory):
+    """As ``tiny_checkpoint`` for the tiny BTDNet with the existence head
+    (configs/btdnet_tiny_synthetic_notarget.py)."""
+    root = tmp_path_factory.mktemp('tiny_btdnet_notarget')
+    vocab = build_vocab(EXPRESSIONS, str(root / 'vocab'), vocab_size=200)
+    cfg_options = {'model.data_preprocessor.tokenizer': vocab}
+    config = osp.join(REPO, 'configs', 'btdnet_tiny_synthetic_notarget.py')
+    cfg = Config.fromfile(config)
+    cfg.merge_from_dict(cfg_options)
+    torch.manual_seed(0)
+    checkpoint = str(root / 'tiny_notarget.pth')
+    torch.save({'state_dict': MODELS.build(cfg.model).state_dict(), 'meta': {}}, checkpoint)
+    return dict(config=config, checkpoint=checkpoint, cfg_options=cfg_options, vocab=vocab)
+
+
+@pytest.fixture(scope='session')
+def tiny_notarget_model(tiny_notarget_checkpoint):
+    return init_model(tiny_notarget_checkpoint['config'], tiny_notarget_checkpoint['checkpoint'],
+                      device='cpu', cfg_options=tiny_notarget_checkpoint['cfg_options'])

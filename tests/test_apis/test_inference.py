@@ -154,3 +154,32 @@ def test_inferencer_batches_and_writes_files(tiny_checkpoint, tiny_model, tmp_pa
     np.testing.assert_array_equal(written, out['predictions'][0] * 255)
     single = inferencer((path, 'the red vehicle'))
     _assert_same_up_to_ties(single['predictions'], expected[0])
+
+
+def test_existence_score_comes_with_the_mask(tiny_notarget_model, tiny_model):
+    from mmrrsis.apis import existence_score
+    image = _image(48, 60)
+    result = inference_model(tiny_notarget_model, image, 'the red vehicle at the top left')
+    score = existence_score(result)
+    assert isinstance(score, float) and 0 < score < 1
+    assert torch.equal(result.existence_score, torch.tensor(score))
+    threshold = tiny_notarget_model.existence_head.threshold
+    assert (pred_mask(result).sum() == 0) or score >= threshold
+    assert pred_mask(result).shape == (48, 60)
+    assert existence_score(inference_model(tiny_model, image, 'the red car')) is None
+    # the inference pipeline is the test dataset's, found inside the NoTargetDataset wrapper
+    steps = [type(t).__name__ for t in tiny_notarget_model.inference_pipeline.transforms]
+    assert steps[0] == 'ArrayOrFileLoader' and 'KeyPhraseMasker' in steps
+    assert 'LoadReferringAnnotations' not in steps
+
+
+def test_threshold_set_at_init_empties_the_mask(tiny_notarget_checkpoint):
+    image = _image(48, 60)
+    masks = {}
+    for threshold in (0.0, 1.0):
+        options = dict(tiny_notarget_checkpoint['cfg_options'],
+                       **{'model.existence_head.threshold': threshold})
+        model = init_model(tiny_notarget_checkpoint['config'],
+                           tiny_notarget_checkpoint['checkpoint'], cfg_options=options)
+        masks[threshold] = pred_mask(inference_model(model, image, 'the white building'))
+    assert masks[0.0].sum() > 0 and masks[1.0].sum() == 0

@@ -141,3 +141,37 @@ def test_tool_keeps_georeferencing_and_writes_geojson(tiny_checkpoint, tmp_path,
         xs, ys = zip(*feature['geometry']['coordinates'][0])
         assert bounds.left <= min(xs) and max(xs) <= bounds.right
         assert bounds.bottom <= min(ys) and max(ys) <= bounds.top
+
+
+def test_tiles_predicted_empty_are_skipped(tiny_notarget_model, tmp_path, monkeypatch):
+    # two tiles: x in [0, 64) and [48, 112), overlapping in [48, 64)
+    scene = _write_scene(tmp_path / 'two.tif', _rgb(64, 112))
+    out, geojson = str(tmp_path / 'm.tif'), str(tmp_path / 'm.geojson')
+    kept = infer_large_scene(tiny_notarget_model, scene, EXPRESSION, out, tile=64, overlap=16,
+                             geojson_file=geojson, show_progress=False)
+    assert kept['num_tiles'] == 2
+    # scores 0.9, then 0.1: the second tile is predicted empty and skipped
+    scores = iter([0.9, 0.1])
+    monkeypatch.setattr('mmrrsis.apis.large_scene.existence_score', lambda result: next(scores))
+    summary = infer_large_scene(tiny_notarget_model, scene, EXPRESSION, out, tile=64,
+                                overlap=16, geojson_file=geojson, show_progress=False)
+    assert summary['empty_tiles'] == 1
+    mask = _read_mask(out)
+    first = pred_mask(inference_model(tiny_notarget_model, _bgr(_rgb(64, 112)[:, :, :64]),
+                                      EXPRESSION)) * 255
+    assert 0 < np.count_nonzero(first)
+    np.testing.assert_array_equal(mask[:, :64], first)  # the kept tile decides alone
+    assert not mask[:, 64:].any()
+    # every tile predicted empty: no mask pixel, no polygon
+    monkeypatch.setattr('mmrrsis.apis.large_scene.existence_score', lambda result: 0.0)
+    summary = infer_large_scene(tiny_notarget_model, scene, EXPRESSION, out, tile=64,
+                                overlap=16, geojson_file=geojson, show_progress=False)
+    assert summary['empty_tiles'] == 2 and summary['target_pixels'] == 0
+    assert summary['num_polygons'] == 0 and not _read_mask(out).any()
+    with open(geojson) as f:
+        assert json.load(f)['features'] == []
+    # a model without the head (no score) keeps every tile
+    monkeypatch.setattr('mmrrsis.apis.large_scene.existence_score', lambda result: None)
+    summary = infer_large_scene(tiny_notarget_model, scene, EXPRESSION, out, tile=64,
+                                overlap=16, show_progress=False)
+    assert summary['empty_tiles'] == 0

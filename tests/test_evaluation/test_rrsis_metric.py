@@ -7,9 +7,10 @@ from mmseg.structures import SegDataSample
 
 
 def make_sample(pred, gt, img_shape=None, category=None, expression='the road',
-                pred_input=None):
+                pred_input=None, has_target=None):
     """A ``SegDataSample.to_dict()`` as the evaluator hands it to ``process``; with
-    ``pred_input`` also the input-size prediction, as ReferringEncoderDecoder writes it."""
+    ``pred_input`` also the input-size prediction, as ReferringEncoderDecoder writes it, and
+    with ``has_target`` that metainfo (NoTargetDataset's no-target samples)."""
     pred = torch.as_tensor(pred, dtype=torch.int64)
     gt = torch.as_tensor(gt, dtype=torch.int64)
     sample = SegDataSample()
@@ -23,6 +24,8 @@ def make_sample(pred, gt, img_shape=None, category=None, expression='the road',
                     expression=expression)
     if category is not None:
         metainfo['category'] = category
+    if has_target is not None:
+        metainfo['has_target'] = has_target
     sample.set_metainfo(metainfo)
     return sample.to_dict()
 
@@ -111,12 +114,12 @@ def test_ignore_index_excluded():
     gt[3] = 255
     metric = RRSISMetric()
     metrics = run(metric, [make_sample(torch.ones(4, 4, dtype=torch.int64), gt)])
-    assert metric.results == [(4, 12, -1)]
+    assert metric.results == [(4, 12, -1, 1, 12)]  # 12 valid pixels predicted
     assert metrics['oIoU'] == pytest.approx(100 / 3)
     # A custom ignore_index: 255 then counts as foreground -> I = 8, U = 16.
     metric = RRSISMetric(ignore_index=7)
     run(metric, [make_sample(torch.ones(4, 4, dtype=torch.int64), gt)])
-    assert metric.results == [(8, 16, -1)]
+    assert metric.results == [(8, 16, -1, 1, 16)]
 
 
 # A non-square image whose original size (7×5) differs from the input size (4×6).
@@ -147,13 +150,13 @@ def test_input_resolution_scores_the_input_size_prediction():
     sample = make_sample(PRED_7X5, GT_7X5, img_shape=(4, 6), pred_input=PRED_4X6)
     metric = RRSISMetric(eval_resolution='input')
     metrics = run(metric, [sample])
-    assert metric.results == [(6, 10, -1)]
+    assert metric.results == [(6, 10, -1, 1, 8)]
     assert metrics['mIoU'] == pytest.approx(60.0)
     # 'original' on the same sample ignores pred_sem_seg_input: PRED_7X5 against GT_7X5,
     # I = 3 (row 2, cols 1-3), U = 9 + 4 - 3 = 10.
     metric = RRSISMetric(eval_resolution='original')
     run(metric, [sample])
-    assert metric.results == [(3, 10, -1)]
+    assert metric.results == [(3, 10, -1, 1, 4)]
 
 
 def test_input_resolution_refuses_unusable_samples():
@@ -214,7 +217,7 @@ def test_per_category_uses_dataset_categories():
 def test_per_category_off_ignores_category():
     metric = RRSISMetric()
     metrics = run(metric, [make_sample(PRED_A, GT_A, category='road')])
-    assert metric.results == [(4, 8, -1)]
+    assert metric.results == [(4, 8, -1, 1, 4)]
     assert not any('/' in k for k in metrics)
 
 
@@ -222,9 +225,9 @@ def test_results_hold_only_small_tuples():
     metric = RRSISMetric(per_category=True)
     metric.process({}, [make_sample(PRED_A, GT_A, category='road'),
                         make_sample(PRED_B, GT_B, category='car')])
-    assert metric.results == [(4, 8, 0), (4, 16, 1)]
+    assert metric.results == [(4, 8, 0, 1, 4), (4, 16, 1, 1, 16)]
     for result in metric.results:
-        assert type(result) is tuple and len(result) == 3
+        assert type(result) is tuple and len(result) == 5
         assert all(type(v) is int for v in result)
 
 
@@ -266,3 +269,106 @@ def test_build_from_registry():
     assert metric.eval_resolution == 'original'
     metric = METRICS.build(dict(type='RRSISMetric', eval_resolution='input', per_category=True))
     assert metric.eval_resolution == 'input' and metric.per_category
+
+
+# No-target samples: empty GT. N_EMPTY is predicted empty, N_PAINTED paints 2 px.
+PRED_2PX = zeros()
+PRED_2PX[1, 1:3] = 1
+
+
+def no_target(pred):
+    return make_sample(pred, zeros(), has_target=False, category='car')
+
+
+GENERALIZED = ['N-acc', 'T-acc', 'gIoU', 'cIoU', 'num_no_target']
+
+
+def test_all_target_samples_keep_the_old_output():
+    # has_target=True given explicitly changes nothing: same keys and values as without it.
+    samples = [make_sample(PRED_A, GT_A, has_target=True), make_sample(PRED_B, GT_B),
+               make_sample(PRED_C, GT_C, has_target=True)]
+    metrics = run(RRSISMetric(), samples)
+    assert list(metrics) == ['oIoU', 'mIoU', 'Pr@0.5', 'Pr@0.6', 'Pr@0.7', 'Pr@0.8', 'Pr@0.9',
+                             'num_samples']
+    assert metrics['oIoU'] == pytest.approx(100 * 11 / 27)
+    assert metrics['mIoU'] == pytest.approx(100 * 1.75 / 3)
+
+
+def test_all_no_target_samples():
+    # Predictions: empty, empty, 2 px. N-acc = 2/3; no target sample: T-acc and the
+    # target-sample figures are 0; gIoU = (1 + 1 + 0) / 3; cIoU = 0 / 2.
+    metric = RRSISMetric()
+    metrics = run(metric, [no_target(zeros()), no_target(zeros()), no_target(PRED_2PX)])
+    assert metric.results[2] == (0, 2, -1, 0, 2)
+    assert metrics['N-acc'] == pytest.approx(100 * 2 / 3)
+    assert metrics['T-acc'] == 0.0
+    assert metrics['gIoU'] == pytest.approx(100 * 2 / 3)
+    assert metrics['cIoU'] == 0.0
+    assert metrics['oIoU'] == metrics['mIoU'] == metrics['Pr@0.5'] == 0.0
+    assert metrics['num_no_target'] == 3 and metrics['num_samples'] == 3
+
+
+def test_mixed_target_and_no_target_samples():
+    # Targets: A (I 4, U 8), B (I 4, U 16), C predicted empty (I 0, U 3).
+    # No-target: one predicted empty (U 0), one painting 2 px (U 2).
+    samples = [make_sample(PRED_A, GT_A), make_sample(PRED_B, GT_B), make_sample(zeros(), GT_C),
+               no_target(zeros()), no_target(PRED_2PX)]
+    metrics = run(RRSISMetric(), samples)
+    # on the target samples only
+    assert metrics['oIoU'] == pytest.approx(100 * 8 / 27)
+    assert metrics['mIoU'] == pytest.approx(100 * 0.75 / 3)
+    assert metrics['Pr@0.5'] == pytest.approx(100 / 3)
+    # generalized: N-acc 1/2, T-acc 2/3, gIoU (0.5 + 0.25 + 0 + 1 + 0) / 5, cIoU 8 / 29
+    assert metrics['N-acc'] == pytest.approx(50.0)
+    assert metrics['T-acc'] == pytest.approx(100 * 2 / 3)
+    assert metrics['gIoU'] == pytest.approx(100 * 1.75 / 5)
+    assert metrics['cIoU'] == pytest.approx(100 * 8 / 29)
+    assert list(metrics)[7:] == GENERALIZED + ['num_samples']
+    assert metrics['num_no_target'] == 2 and metrics['num_samples'] == 5
+    assert all(type(v) is float for v in metrics.values())
+
+
+def test_all_predictions_empty():
+    # A model that always answers "nothing": every no-target sample right, every target wrong.
+    samples = [make_sample(zeros(), GT_A), make_sample(zeros(), GT_C), no_target(zeros())]
+    metrics = run(RRSISMetric(), samples)
+    assert metrics['N-acc'] == 100.0 and metrics['T-acc'] == 0.0
+    assert metrics['gIoU'] == pytest.approx(100 / 3)
+    assert metrics['cIoU'] == 0.0 and metrics['mIoU'] == 0.0
+
+
+def test_all_predictions_present():
+    # A model that always paints something: T-acc 100, N-acc 0.
+    samples = [make_sample(PRED_A, GT_A), make_sample(PRED_C, GT_C), no_target(PRED_2PX),
+               no_target(PRED_B)]
+    metrics = run(RRSISMetric(), samples)
+    assert metrics['N-acc'] == 0.0 and metrics['T-acc'] == 100.0
+    assert metrics['gIoU'] == pytest.approx(100 * 1.5 / 4)
+    # cIoU = (4 + 3) / (8 + 3 + 2 + 16)
+    assert metrics['cIoU'] == pytest.approx(100 * 7 / 29)
+    assert metrics['mIoU'] == pytest.approx(75.0)
+
+
+def test_per_category_counts_target_samples_only():
+    metric = RRSISMetric(per_category=True)
+    metric.dataset_meta = dict(classes=('background', 'object'), categories=('car', 'road'))
+    metrics = run(metric, [make_sample(PRED_A, GT_A, category='car'), no_target(PRED_2PX)])
+    assert metrics['oIoU/car'] == pytest.approx(50.0) and metrics['mIoU/car'] == 50.0
+    assert metric.results[1][2] == 0  # the no-target sample's category is still recorded
+
+
+def test_input_resolution_with_no_target_samples():
+    # 'input' scores pred_sem_seg_input: empty there although pred_sem_seg paints 4 px.
+    sample = make_sample(PRED_7X5, torch.zeros(7, 5, dtype=torch.int64), img_shape=(4, 6),
+                         pred_input=torch.zeros(4, 6, dtype=torch.int64), has_target=False)
+    metrics = run(RRSISMetric(eval_resolution='input'), [sample, make_sample(
+        PRED_7X5, GT_7X5, img_shape=(4, 6), pred_input=PRED_4X6)])
+    assert metrics['N-acc'] == 100.0 and metrics['T-acc'] == 100.0
+    assert metrics['gIoU'] == pytest.approx(100 * (1 + 0.6) / 2)
+
+
+@pytest.mark.parametrize('pred', [zeros(), torch.ones(4, 4, dtype=torch.int64)])
+def test_no_target_sample_with_a_gt_is_refused(pred):
+    # also when the prediction covers the GT (then U equals the predicted pixels)
+    with pytest.raises(ValueError, match='the road.*has_target=False but a non-empty GT'):
+        RRSISMetric().process({}, [make_sample(pred, GT_A, has_target=False)])

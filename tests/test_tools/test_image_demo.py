@@ -47,3 +47,23 @@ def test_image_demo_writes_mask_and_overlay(tmp_path):
     # scaled x3 to reach 256 px wide; the caption strip below makes it taller than 3 x 70
     assert overlay.shape[1] == 270 and overlay.shape[0] > 210
     assert 'overlay_mask.png' in proc.stdout
+
+
+def test_image_demo_prints_the_existence_score(tmp_path):
+    config = osp.join(REPO, 'configs', 'btdnet_tiny_synthetic_notarget.py')
+    vocab = build_vocab([EXPRESSION], str(tmp_path / 'vocab'), vocab_size=200)
+    image = str(tmp_path / 'scene.png')
+    mmcv.imwrite(np.full((40, 40, 3), 120, np.uint8), image)
+    out_file = str(tmp_path / 'overlay.png')
+    # random weights (no checkpoint); threshold 1 always empties the mask
+    proc = subprocess.run(
+        [sys.executable, 'tools/image_demo.py', image, EXPRESSION, config, '--out-file',
+         out_file, '--device', 'cpu', '--cfg-options',
+         f'model.data_preprocessor.tokenizer={vocab}', 'model.existence_head.threshold=1.0'],
+        cwd=REPO, env=dict(os.environ, PYTHONPATH=REPO), capture_output=True, text=True,
+        timeout=300)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert 'existence score 0.' in proc.stdout
+    assert '(threshold 1): target absent, mask emptied' in proc.stdout
+    assert '0.0% of the image is target' in proc.stdout
+    assert not mmcv.imread(str(tmp_path / 'overlay_mask.png'), 'unchanged').any()

@@ -80,9 +80,12 @@ def set_input_size(cfg: Config, size: int) -> None:
         vision.pretrain_img_size = size
 
 
-def run(config: str, data_root: str, work_dir: str, iters: int, seed: int,
-        input_size: Optional[int] = None) -> dict:
-    cfg = Config.fromfile(config)
+def configure(cfg: Config, data_root: str, work_dir: str, iters: int, seed: int,
+              input_size: Optional[int] = None) -> Config:
+    """Points a synthetic-data config at ``data_root`` and a short ``iters`` schedule.
+
+    The datasets must not be wrapped yet (their ``data_root`` and pipelines are set here).
+    """
     if input_size is not None:
         set_input_size(cfg, input_size)
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
@@ -98,6 +101,11 @@ def run(config: str, data_root: str, work_dir: str, iters: int, seed: int,
     cfg.test_evaluator = dict(type='RRSISMetric')
     cfg.work_dir = work_dir
     cfg.randomness = dict(seed=seed)
+    return cfg
+
+
+def train_and_test(cfg: Config) -> dict:
+    """Trains a configured run, then tests it; returns the test metrics and the train time."""
     adapt_cfg_to_machine(cfg)
     runner = Runner.from_cfg(cfg)
     start = time.time()
@@ -105,6 +113,12 @@ def run(config: str, data_root: str, work_dir: str, iters: int, seed: int,
     train_time = time.time() - start
     metrics = runner.test()
     return dict({k: float(v) for k, v in metrics.items()}, train_seconds=train_time)
+
+
+def run(config: str, data_root: str, work_dir: str, iters: int, seed: int,
+        input_size: Optional[int] = None) -> dict:
+    cfg = configure(Config.fromfile(config), data_root, work_dir, iters, seed, input_size)
+    return train_and_test(cfg)
 
 
 def main(argv=None) -> dict:

@@ -1,10 +1,12 @@
 """Writes a synthetic dataset in the RefSegRS or RRSIS-D layout.
 
     python tools/dataset_converters/make_synthetic.py {refsegrs,rrsisd} OUT_DIR \
-        --num-images N --seed S [--size PX] [--splits 0.6,0.2,0.2]
+        --num-images N --seed S [--size PX] [--splits 0.6,0.2,0.2] [--no-target-share 0.3]
 
 Besides the dataset files it writes OUT_DIR/bert_vocab/vocab.txt, a WordPiece vocabulary
-that covers every generated expression, for offline tests and tiny configs.
+that covers every generated expression, for offline tests and tiny configs. With
+--no-target-share it also writes OUT_DIR/no_target.json, exact no-target expressions that
+NoTargetDataset(negatives_file='no_target.json') adds to each split.
 """
 import argparse
 import os.path as osp
@@ -43,12 +45,15 @@ def parse_args():
                         '(default: 512 refsegrs, 800 rrsisd)')
     parser.add_argument('--splits', type=parse_ratios, default=(0.6, 0.2, 0.2),
                         help='train,val,test shares of the images (default: 0.6,0.2,0.2)')
+    parser.add_argument('--no-target-share', type=float, default=0.0,
+                        help='share of each split\'s expressions that name something the image '
+                        'does not show, written to no_target.json (default: 0)')
     return parser.parse_args()
 
 
 def main():
     args = parse_args()
-    kwargs = dict(seed=args.seed, split_ratios=args.splits)
+    kwargs = dict(seed=args.seed, split_ratios=args.splits, no_target_share=args.no_target_share)
     if args.size is not None:
         kwargs['size'] = args.size
     summary = GENERATORS[args.format](args.out_dir, args.num_images, **kwargs)
@@ -58,6 +63,9 @@ def main():
           f'in {args.out_dir}')
     print(f'  expressions: {samples}')
     print(f'  built on: {attributes}')
+    if args.no_target_share > 0:
+        no_target = ', '.join(f'{split} {n}' for split, n in summary['no_target_samples'].items())
+        print(f'  no-target expressions (no_target.json): {no_target}')
     print(f'  categories: {len(summary["categories"])}; vocabulary: {summary["vocab_file"]}')
     if summary['odd_size_images']:
         print(f'  {len(summary["odd_size_images"])} images keep the real data\'s odd JPEG size '

@@ -1,4 +1,5 @@
-"""Referring segmentation metrics (oIoU, mIoU, Pr@t) of the LAVT-lineage RRSIS papers."""
+"""Referring segmentation metrics: oIoU, mIoU, Pr@t of the LAVT-lineage RRSIS papers, and the
+generalized referring segmentation measures (N-acc, T-acc, gIoU, cIoU) on no-target samples."""
 from collections import OrderedDict
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -11,6 +12,8 @@ from torch import Tensor
 
 from mmrrsis.registry import METRICS
 
+# (I, U, category index, has_target 0/1, predicted pixels) of one sample.
+Result = Tuple[int, int, int, int, int]
 # Slack so that an IoU landing exactly on a threshold (e.g. 1/2 for Pr@0.5) counts as a hit
 # despite float rounding in I / U.
 _THR_EPS = 1e-12
@@ -18,7 +21,8 @@ _THR_EPS = 1e-12
 
 @METRICS.register_module()
 class RRSISMetric(BaseMetric):
-    """oIoU, mIoU and Pr@t of referring remote-sensing image segmentation.
+    """oIoU, mIoU and Pr@t of referring remote-sensing image segmentation; N-acc, T-acc, gIoU
+    and cIoU too when some samples have no target.
 
     Implements the evaluation protocol of the LAVT lineage (LAVT, RMSIN, FIANet, LGCE) used by the
     BTDNet paper's tables. For each sample (one expression), with ``ignore_index`` pixels of the GT
@@ -27,10 +31,26 @@ class RRSISMetric(BaseMetric):
     U = 0 still count in the denominator), Pr@t = share of samples with IoU ≥ t. All are reported
     in percent. oIoU equals mmdet 3.3 ``RefSegMetric``'s cIoU.
 
-    ``self.results`` holds one ``(I, U, category_index)`` tuple of Python ints per sample, never a
-    mask. In multi-process evaluation mmengine's ``collect_results`` gathers these tuples in
-    dataset order and truncates them to the dataset size, so the duplicates that
-    ``DefaultSampler`` pads onto the last ranks are dropped and every sample counts exactly once.
+    No-target samples (metainfo ``has_target=False``, as :class:`NoTargetDataset` gives them;
+    a sample without the key has a target) must have an empty GT. When the dataset holds any,
+    oIoU, mIoU, Pr@t and the per-category figures keep their meaning on the target samples
+    alone, and the generalized referring segmentation measures (gRefCOCO's) are added, a
+    prediction being *empty* when it marks no (non-ignored) pixel:
+
+    * ``N-acc``: share of the no-target samples predicted empty;
+    * ``T-acc``: share of the target samples predicted non-empty;
+    * ``gIoU``: mean per-sample IoU over all samples, a no-target sample scoring 1 when
+      predicted empty and 0 otherwise;
+    * ``cIoU``: ΣI / ΣU over all samples (a no-target sample adds its predicted pixels to U);
+    * ``num_no_target``: the number of no-target samples.
+
+    Without no-target samples the output is exactly the one above.
+
+    ``self.results`` holds one ``(I, U, category_index, has_target, predicted_pixels)`` tuple of
+    Python ints per sample, never a mask. In multi-process evaluation mmengine's
+    ``collect_results`` gathers these tuples in dataset order and truncates them to the dataset
+    size, so the duplicates that ``DefaultSampler`` pads onto the last ranks are dropped and
+    every sample counts exactly once.
 
     Args:
         eval_resolution (str): Where pixels are counted. ``'original'`` (MMSeg convention)
@@ -92,7 +112,7 @@ class RRSISMetric(BaseMetric):
                 original size, ``pred_sem_seg['data']`` (1, H, W) 0/1 prediction at the
                 original size (``'original'``) or ``pred_sem_seg_input['data']`` (1, h, w)
                 at the input size ``img_shape`` (``'input'``), and the metainfo
-                ``img_shape``, ``ori_shape`` and optionally ``category``.
+                ``img_shape``, ``ori_shape`` and optionally ``category`` and ``has_target``.
         """
         for data_sample in data_samples:
             if self.eval_resolution == 'input':
@@ -106,42 +126,69 @@ class RRSISMetric(BaseMetric):
                     raise ValueError(f'RRSISMetric: prediction {tuple(pred.shape)} and GT '
                                      f'{tuple(gt.shape)} of {self._describe(data_sample)} '
                                      'differ in size; both must be at the original image size')
-            intersection, union = self._intersect_and_union(pred, gt)
+            intersection, union, predicted = self._intersect_and_union(pred, gt)
+            has_target = bool(data_sample.get('has_target', True))
+            if not has_target and union - predicted + intersection > 0:  # |GT| > 0
+                raise ValueError(f'RRSISMetric: {self._describe(data_sample)} has '
+                                 'has_target=False but a non-empty GT mask')
             category = self._category_index(data_sample) if self.per_category else -1
-            self.results.append((intersection, union, category))
+            self.results.append((intersection, union, category, int(has_target), predicted))
 
-    def compute_metrics(self, results: List[Tuple[int, int, int]]) -> Dict[str, float]:
-        """Compute the metrics from the per-sample ``(I, U, category_index)`` tuples.
+    def compute_metrics(self, results: List[Result]) -> Dict[str, float]:
+        """Compute the metrics from the per-sample result tuples.
 
         Args:
-            results (list[tuple[int, int, int]]): ``(I, U, category_index)`` of every sample.
+            results (list[tuple]): ``(I, U, category_index, has_target, predicted_pixels)`` of
+                every sample.
 
         Returns:
-            dict[str, float]: ``oIoU``, ``mIoU`` and ``Pr@<t>`` for each threshold t, in percent;
-            with ``per_category`` also ``oIoU/<name>`` and ``mIoU/<name>`` for every category seen;
-            last ``num_samples``, the number of samples scored (each counted once, also when
-            several processes evaluate), a float like the others so that mmengine's JSON log
-            keeps it.
+            dict[str, float]: ``oIoU``, ``mIoU`` and ``Pr@<t>`` for each threshold t, in percent,
+            over the target samples; when there are no-target samples then ``N-acc``,
+            ``T-acc``, ``gIoU`` and ``cIoU`` in percent and ``num_no_target``; with
+            ``per_category`` also ``oIoU/<name>`` and ``mIoU/<name>`` for every category seen
+            (target samples); last ``num_samples``, the number of samples scored (each counted
+            once, also when several processes evaluate), a float like the others so that
+            mmengine's JSON log keeps it.
         """
+        targets = [r for r in results if r[3]]
         metrics: Dict[str, float] = OrderedDict()
-        metrics['oIoU'], metrics['mIoU'] = self._overall_and_mean_iou(results)
-        ious = [self._iou(i, u) for i, u, _ in results]
+        metrics['oIoU'], metrics['mIoU'] = self._overall_and_mean_iou(targets)
+        ious = [self._iou(r[0], r[1]) for r in targets]
         for thr in self.iou_thrs:
             hits = sum(iou >= thr - _THR_EPS for iou in ious)
             metrics[f'Pr@{thr:g}'] = 100.0 * hits / len(ious) if ious else 0.0
+        if len(targets) < len(results):
+            metrics.update(self._generalized_metrics(results))
         if self.per_category:
-            metrics.update(self._per_category_metrics(results))
+            metrics.update(self._per_category_metrics(targets))
         metrics['num_samples'] = float(len(results))
         return metrics
 
-    def _intersect_and_union(self, pred: Tensor, gt: Tensor) -> Tuple[int, int]:
-        """Count I and U of (H, W) ``pred`` and ``gt``, leaving out ``ignore_index`` GT pixels."""
+    def _generalized_metrics(self, results: Sequence[Result]) -> Dict[str, float]:
+        """N-acc, T-acc, gIoU and cIoU in percent, and the number of no-target samples."""
+        no_target = [r for r in results if not r[3]]
+        targets = [r for r in results if r[3]]
+        total_i = sum(r[0] for r in results)
+        total_u = sum(r[1] for r in results)
+        generalized = [self._iou(r[0], r[1]) if r[3] else float(r[4] == 0) for r in results]
+        metrics: Dict[str, float] = OrderedDict()
+        metrics['N-acc'] = 100.0 * sum(r[4] == 0 for r in no_target) / len(no_target)
+        metrics['T-acc'] = 100.0 * sum(r[4] > 0 for r in targets) / len(targets) \
+            if targets else 0.0
+        metrics['gIoU'] = 100.0 * sum(generalized) / len(generalized)
+        metrics['cIoU'] = 100.0 * total_i / total_u if total_u > 0 else 0.0
+        metrics['num_no_target'] = float(len(no_target))
+        return metrics
+
+    def _intersect_and_union(self, pred: Tensor, gt: Tensor) -> Tuple[int, int, int]:
+        """Count I, U and the predicted pixels of (H, W) ``pred`` and ``gt``, leaving out
+        ``ignore_index`` GT pixels."""
         valid = gt != self.ignore_index
         pred_fg = (pred != 0) & valid
         gt_fg = (gt != 0) & valid
         intersection = int((pred_fg & gt_fg).sum().item())
         union = int((pred_fg | gt_fg).sum().item())
-        return intersection, union
+        return intersection, union, int(pred_fg.sum().item())
 
     def _input_size_pred(self, data_sample: dict) -> Tensor:
         """The sample's (h, w) input-size prediction, checked against its ``img_shape``."""
@@ -176,14 +223,14 @@ class RRSISMetric(BaseMetric):
     def _iou(intersection: int, union: int) -> float:
         return intersection / union if union > 0 else 0.0
 
-    def _overall_and_mean_iou(self, results: Sequence[Tuple[int, int, int]]) -> Tuple[float, float]:
+    def _overall_and_mean_iou(self, results: Sequence[Result]) -> Tuple[float, float]:
         """Return (oIoU, mIoU) in percent of ``results``; both 0 for no samples."""
-        total_i = sum(i for i, _, _ in results)
-        total_u = sum(u for _, u, _ in results)
+        total_i = sum(r[0] for r in results)
+        total_u = sum(r[1] for r in results)
         overall = 100.0 * total_i / total_u if total_u > 0 else 0.0
         if not results:
             return overall, 0.0
-        mean = 100.0 * sum(self._iou(i, u) for i, u, _ in results) / len(results)
+        mean = 100.0 * sum(self._iou(r[0], r[1]) for r in results) / len(results)
         return overall, mean
 
     def _category_names(self) -> List[str]:
@@ -208,10 +255,10 @@ class RRSISMetric(BaseMetric):
         names.append(name)
         return len(names) - 1
 
-    def _per_category_metrics(self, results: Sequence[Tuple[int, int, int]]) -> Dict[str, float]:
+    def _per_category_metrics(self, results: Sequence[Result]) -> Dict[str, float]:
         """Per-category oIoU and mIoU in percent; also logs them as a table."""
         names = self._category_names()
-        grouped: Dict[int, List[Tuple[int, int, int]]] = {}
+        grouped: Dict[int, List[Result]] = {}
         for result in results:
             if result[2] >= 0:
                 grouped.setdefault(result[2], []).append(result)

@@ -1,5 +1,6 @@
 """Encoder-decoder segmentor that reads each sample's expression."""
-from typing import Dict, List, Optional, Tuple
+from contextlib import contextmanager
+from typing import Dict, Iterator, List, Optional, Tuple
 
 import torch
 from mmengine.structures import PixelData
@@ -52,11 +53,26 @@ class ReferringEncoderDecoder(EncoderDecoder):
     ...)``); every other mmseg neck and head sees only the visual features, so stock ones
     (``FPN``, ``FCNHead``, ``FPNHead``...) plug in unchanged.
 
+    With ``existence_head`` (e.g. :class:`ExistenceHead`; off unless configured) the model
+    also says whether the expression's object is in the image at all. It reads the visual
+    features, ``text_feats`` and, when the head names a ``query_from`` submodule (BTDNet:
+    ``'decode_head.fg_proj'``, the target prototype), that module's output in the decode
+    head's own forward pass, captured by a forward hook held only during that call.
+    Training adds ``exist.loss_exist`` (BCE against the metainfo ``has_target``, True when
+    absent) to the mask losses; the mask losses see the no-target samples too, whose GT is
+    all background. At inference each data sample gets ``existence_score``, a 0-d tensor
+    p(target present) (slide inference: the highest over the windows), and where
+    p < the head's ``threshold`` its ``pred_sem_seg`` and ``pred_sem_seg_input`` are emptied
+    (all background); ``seg_logits`` stay the decode head's. A test-time-augmentation merge
+    rebuilds the mask from ``seg_logits`` and so ignores the decision.
+
     Args:
         backbone (dict): Backbone config.
         decode_head (dict): Decode head config.
         text_encoder (dict, optional): Text encoder config (e.g. ``BertTextEncoder``);
             required unless the backbone takes text. Defaults to None.
+        existence_head (dict, optional): Existence head config. Defaults to None (no head:
+            the model and its outputs are exactly those without the feature).
         Other args: as :class:`mmseg.models.EncoderDecoder`.
     """
 
@@ -70,7 +86,8 @@ class ReferringEncoderDecoder(EncoderDecoder):
                  test_cfg: OptConfigType = None,
                  data_preprocessor: OptConfigType = None,
                  pretrained: Optional[str] = None,
-                 init_cfg: OptMultiConfig = None):
+                 init_cfg: OptMultiConfig = None,
+                 existence_head: OptConfigType = None):
         super().__init__(
             backbone=backbone,
             decode_head=decode_head,
@@ -92,6 +109,46 @@ class ReferringEncoderDecoder(EncoderDecoder):
                              'ReferringEncoderDecoder a `text_encoder` config')
         else:
             self.text_encoder = MODELS.build(text_encoder)
+        # Built last, so that every other module is initialised as without it.
+        self.existence_head = None if existence_head is None else MODELS.build(existence_head)
+        self._query_from = getattr(self.existence_head, 'query_from', None)
+        if self._query_from is not None:
+            try:
+                self.get_submodule(self._query_from)
+            except AttributeError as e:
+                raise ValueError(f'existence_head.query_from={self._query_from!r} names no '
+                                 f'submodule of the segmentor ({e})') from None
+
+    @property
+    def with_existence_head(self) -> bool:
+        """Whether the model predicts if the expression's target is in the image."""
+        return self.existence_head is not None
+
+    @contextmanager
+    def _capture_query(self) -> Iterator[List[Tensor]]:
+        """Collects the outputs of the existence head's ``query_from`` module meanwhile."""
+        outputs: List[Tensor] = []
+        if self._query_from is None:
+            yield outputs
+            return
+        handle = self.get_submodule(self._query_from).register_forward_hook(
+            lambda module, args, output: outputs.append(output))
+        try:
+            yield outputs
+        finally:
+            handle.remove()
+
+    def _existence_logits(self, x: List[Tensor], text_feats: TextFeats,
+                          captured: List[Tensor]) -> Tensor:
+        """(B,) existence logits from the features and the captured query."""
+        query = None
+        if self._query_from is not None:
+            if len(captured) != 1:
+                raise RuntimeError(f'existence_head.query_from={self._query_from!r} '
+                                   f'ran {len(captured)} times in the decode head\'s forward '
+                                   'pass; it must run exactly once')
+            query = captured[0]
+        return self.existence_head(x, text_feats, query)
 
     @staticmethod
     def _takes_text(head: nn.Module) -> bool:
@@ -126,8 +183,14 @@ class ReferringEncoderDecoder(EncoderDecoder):
         text = gather_text([s.get('text') for s in data_samples], 'ReferringEncoderDecoder.loss')
         x, text_feats = self.extract_feat(inputs, text)
         losses = {}
-        for name, value in self._head_loss(self.decode_head, x, text_feats, data_samples).items():
+        with self._capture_query() as captured:
+            decode_losses = self._head_loss(self.decode_head, x, text_feats, data_samples)
+        for name, value in decode_losses.items():
             losses[f'decode.{name}'] = value
+        if self.with_existence_head:
+            logits = self._existence_logits(x, text_feats, captured)
+            for name, value in self.existence_head.loss(logits, data_samples).items():
+                losses[f'exist.{name}'] = value
         if self.with_auxiliary_head:
             aux_heads = self.auxiliary_head if isinstance(self.auxiliary_head, nn.ModuleList) \
                 else [self.auxiliary_head]
@@ -138,17 +201,33 @@ class ReferringEncoderDecoder(EncoderDecoder):
         return losses
 
     def encode_decode(self, inputs: Tensor, batch_img_metas: List[dict]) -> Tensor:
-        """Predicts seg logits at the input size; the text comes in the metas' ``text``."""
+        """Predicts seg logits at the input size; the text comes in the metas' ``text``.
+
+        With the existence head each meta also gets ``existence_logit``, a 0-d tensor (the
+        highest of the calls when slide inference calls this once per window).
+        """
         text = gather_text([m.get('text') for m in batch_img_metas],
                            'ReferringEncoderDecoder.encode_decode')
         x, text_feats = self.extract_feat(inputs, text)
-        if self._takes_text(self.decode_head):
-            return self.decode_head.predict(x, text_feats, batch_img_metas, self.test_cfg)
-        return self.decode_head.predict(x, batch_img_metas, self.test_cfg)
+        with self._capture_query() as captured:
+            if self._takes_text(self.decode_head):
+                seg_logits = self.decode_head.predict(x, text_feats, batch_img_metas,
+                                                      self.test_cfg)
+            else:
+                seg_logits = self.decode_head.predict(x, batch_img_metas, self.test_cfg)
+        if self.with_existence_head:
+            logits = self._existence_logits(x, text_feats, captured)
+            for meta, logit in zip(batch_img_metas, logits):
+                previous = meta.get('existence_logit')
+                meta['existence_logit'] = logit if previous is None else \
+                    torch.maximum(previous, logit)
+        return seg_logits
 
     def predict(self, inputs: Tensor, data_samples: OptSampleList = None) -> SampleList:
         """Predicts masks at the original image size (mmseg post-processing) and at the
-        network input size (``pred_sem_seg_input``, see :meth:`postprocess_result`)."""
+        network input size (``pred_sem_seg_input``, see :meth:`postprocess_result`); with the
+        existence head also ``existence_score``, and empty masks where it is below the
+        head's threshold."""
         if data_samples is None:
             raise ValueError('ReferringEncoderDecoder.predict needs data samples: the '
                              'expression travels in them')
@@ -156,7 +235,19 @@ class ReferringEncoderDecoder(EncoderDecoder):
         # metas are copies: slide inference overwrites their img_shape with the crop's.
         batch_img_metas = [dict(s.metainfo, text=s.get('text')) for s in data_samples]
         seg_logits = self.inference(inputs, batch_img_metas)
-        return self.postprocess_result(seg_logits, data_samples)
+        data_samples = self.postprocess_result(seg_logits, data_samples)
+        if self.with_existence_head:
+            self._apply_existence(data_samples, [m['existence_logit'] for m in batch_img_metas])
+        return data_samples
+
+    def _apply_existence(self, data_samples: SampleList, logits: List[Tensor]) -> None:
+        """Sets ``existence_score`` and empties the masks predicted to have no target."""
+        for data_sample, logit in zip(data_samples, logits):
+            score = logit.detach().float().sigmoid()
+            data_sample.set_data({'existence_score': score})
+            if score < self.existence_head.threshold:
+                data_sample.pred_sem_seg.data.zero_()
+                data_sample.pred_sem_seg_input.data.zero_()
 
     def postprocess_result(self, seg_logits: Tensor,
                            data_samples: OptSampleList = None) -> SampleList:

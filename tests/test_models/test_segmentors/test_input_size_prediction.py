@@ -78,7 +78,8 @@ def test_padded_non_square_input_matches_encode_decode_and_scores(model):
     hand = []
     for mask in expected:
         pred_fg, gt_fg = (mask == 1) & valid, (gt == 1) & valid
-        hand.append((int((pred_fg & gt_fg).sum()), int((pred_fg | gt_fg).sum()), -1))
+        hand.append((int((pred_fg & gt_fg).sum()), int((pred_fg | gt_fg).sum()), -1, 1,
+                     int(pred_fg.sum())))
     metric = RRSISMetric(eval_resolution='input')
     metric.process({}, [r.to_dict() for r in results])
     assert metric.results == hand

@@ -1,0 +1,24 @@
+# BTDNet on RRSIS-D that also says when the expression's object is absent (not in the paper):
+# the paper's recipe plus an existence head on the target prototype p_fg, and 30 % sampled
+# no-target samples in train, val and test (NoTargetDataset: an expression of another image
+# whose category none of that image's annotations in instances.json has). The annotations
+# cover the referred objects only, so an unreferred object of the category can make a
+# sampled negative wrong (see NoTargetDataset).
+_base_ = './btdnet_swinb_rrsisd.py'
+no_target = dict(type='NoTargetDataset', ratio=0.3)
+train_dataloader = dict(
+    dataset=dict(_delete_=True, dataset={{_base_.train_dataloader.dataset}}, **no_target))
+val_dataloader = dict(
+    dataset=dict(_delete_=True, dataset={{_base_.val_dataloader.dataset}}, **no_target))
+test_dataloader = dict(
+    dataset=dict(_delete_=True, dataset={{_base_.test_dataloader.dataset}}, **no_target))
+model = dict(
+    existence_head=dict(
+        type='ExistenceHead',
+        in_channels=1024,
+        in_index=-1,
+        channels=256,
+        query_from='decode_head.fg_proj',
+        query_channels=256,
+        threshold=0.5,
+        loss_weight=1.0))

@@ -1,0 +1,29 @@
+# LAVT on RefSegRS that also says when the expression's object is absent (not in LAVT): the
+# LAVT recipe plus an existence head on the pooled text and the top-level (language-fused)
+# features, and 30 % sampled no-target samples in train, val and test (NoTargetDataset: an
+# expression of another image whose category that image's expressions never name). RefSegRS
+# has no category field, so the categories an image holds are those its expressions name; an
+# unreferred object of the category can make a sampled negative wrong (see NoTargetDataset).
+# A vehicle is also a car, a van...; road markings lie on roads: those categories count as
+# present together.
+_base_ = './lavt_swinb_refsegrs.py'
+no_target = dict(
+    type='NoTargetDataset',
+    ratio=0.3,
+    related_categories=[('vehicle', 'car', 'van', 'truck', 'trailer', 'bus'),
+                        ('road', 'road marking')])
+train_dataloader = dict(
+    dataset=dict(_delete_=True, dataset={{_base_.train_dataloader.dataset}}, **no_target))
+val_dataloader = dict(
+    dataset=dict(_delete_=True, dataset={{_base_.val_dataloader.dataset}}, **no_target))
+test_dataloader = dict(
+    dataset=dict(_delete_=True, dataset={{_base_.test_dataloader.dataset}}, **no_target))
+model = dict(
+    existence_head=dict(
+        type='ExistenceHead',
+        in_channels=1024,
+        in_index=-1,
+        channels=256,
+        text_channels=768,
+        threshold=0.5,
+        loss_weight=1.0))

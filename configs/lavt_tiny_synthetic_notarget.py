@@ -1,0 +1,23 @@
+# Tiny LAVT that also says when the expression's object is absent: an existence head on the
+# pooled text and the top-level (language-fused) features, trained next to the mask loss on
+# the synthetic data's exact no-target expressions, which
+#     python tools/dataset_converters/make_synthetic.py refsegrs data/synthetic_refsegrs \
+#         --num-images N --seed S --size 64 --no-target-share 0.3
+# writes to no_target.json. Train, val and test each add their own split's entries.
+_base_ = './lavt_tiny_synthetic.py'
+no_target = dict(type='NoTargetDataset', negatives_file='no_target.json')
+train_dataloader = dict(
+    dataset=dict(_delete_=True, dataset={{_base_.train_dataloader.dataset}}, **no_target))
+val_dataloader = dict(
+    dataset=dict(_delete_=True, dataset={{_base_.val_dataloader.dataset}}, **no_target))
+test_dataloader = dict(
+    dataset=dict(_delete_=True, dataset={{_base_.test_dataloader.dataset}}, **no_target))
+model = dict(
+    existence_head=dict(
+        type='ExistenceHead',
+        in_channels=192,
+        in_index=-1,
+        channels=48,
+        text_channels=64,
+        threshold=0.5,
+        loss_weight=1.0))

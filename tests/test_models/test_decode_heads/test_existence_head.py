@@ -1,0 +1,87 @@
+"""ExistenceHead: shapes, what it reads, its BCE against has_target, gradients."""
+import math
+
+import pytest
+import torch
+from mmseg.structures import SegDataSample
+
+from mmrrsis.models.decode_heads import ExistenceHead
+
+
+def _inputs(batch=2, channels=12, size=3):
+    torch.manual_seed(0)
+    visual = [torch.randn(batch, 6, 8, 8), torch.randn(batch, channels, size, size)]
+    text = dict(feats=torch.randn(batch, 5, 10), mask=torch.tensor([[1, 1, 1, 0, 0]] * batch))
+    return visual, text
+
+
+def _samples(*has_target):
+    samples = []
+    for flag in has_target:
+        sample = SegDataSample()
+        if flag is not None:
+            sample.set_metainfo(dict(has_target=flag))
+        samples.append(sample)
+    return samples
+
+
+def test_logits_from_pooled_text_ignore_padding():
+    head = ExistenceHead(in_channels=12, channels=16, text_channels=10)
+    visual, text = _inputs()
+    logits = head(visual, text)
+    assert logits.shape == (2, )
+    # padded tokens do not reach the query
+    text['feats'][:, 3:] = 1e3
+    assert torch.allclose(head(visual, text), logits)
+    # the visual level read is inputs[in_index] (the last by default)
+    visual[0] = visual[0] * 0
+    assert torch.allclose(head(visual, text), logits)
+    visual[1] = visual[1].flip(0)
+    assert not torch.allclose(head(visual, text), logits)
+
+
+def test_logits_from_a_query():
+    head = ExistenceHead(in_channels=12, channels=16, query_from='decode_head.fg_proj',
+                         query_channels=7)
+    visual, text = _inputs()
+    query = torch.randn(2, 7)
+    logits = head(visual, text, query)
+    assert logits.shape == (2, )
+    text['feats'] = torch.randn_like(text['feats'])  # the text is not read
+    assert torch.equal(head(visual, text, query), logits)
+    assert not torch.allclose(head(visual, text, query * 2), logits)
+    with pytest.raises(ValueError, match="query_from='decode_head.fg_proj'.*no query"):
+        head(visual, text)
+
+
+def test_bce_against_has_target():
+    head = ExistenceHead(in_channels=12, channels=16, text_channels=10, loss_weight=2.0)
+    logits = torch.tensor([2.0, -1.0, -0.5])
+    losses = head.loss(logits, _samples(True, False, None))  # None: no key, has a target
+    # BCE: -log(sigmoid(2)), -log(1 - sigmoid(-1)), -log(sigmoid(-0.5)), averaged
+    expected = (math.log1p(math.exp(-2)) + math.log1p(math.exp(-1)) +
+                math.log1p(math.exp(0.5))) / 3
+    assert losses['loss_exist'].item() == pytest.approx(2 * expected, rel=1e-6)
+    # right: p = 0.88 present, p = 0.27 absent; wrong: p = 0.38 but a target is there
+    assert losses['acc_exist'].item() == pytest.approx(100 * 2 / 3)
+
+
+def test_gradients_reach_the_features_and_the_query():
+    head = ExistenceHead(in_channels=12, channels=16, query_from='x.y', query_channels=7)
+    visual, text = _inputs()
+    visual[1].requires_grad_(True)
+    query = torch.randn(2, 7, requires_grad=True)
+    head.loss(head(visual, text, query), _samples(True, False))['loss_exist'].backward()
+    assert visual[1].grad.abs().sum() > 0 and query.grad.abs().sum() > 0
+    assert all(p.grad is not None for p in head.parameters())
+
+
+@pytest.mark.parametrize('kwargs, error, match', [
+    (dict(in_channels=[12, 24]), TypeError, 'in_channels and in_index must be ints'),
+    (dict(in_channels=12, query_from='decode_head.fg_proj'), ValueError, 'together'),
+    (dict(in_channels=12, query_channels=8), ValueError, 'together'),
+    (dict(in_channels=12, threshold=1.5), ValueError, r'threshold must lie in \[0, 1\]'),
+])
+def test_bad_arguments_are_named(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        ExistenceHead(**kwargs)

@@ -1,0 +1,187 @@
+"""ReferringEncoderDecoder's existence head switch: off changes nothing; on, it trains (BCE next
+to the mask losses, gradients into the prototype) and its threshold empties masks."""
+import copy
+import os.path as osp
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.structures import PixelData
+from mmseg.structures import SegDataSample
+
+from mmrrsis.datasets.synthetic import build_vocab
+from mmrrsis.datasets.transforms import KeyPhraseMasker
+from mmrrsis.models.segmentors.referring_encoder_decoder import gather_text
+from mmrrsis.registry import MODELS
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+EXPRESSIONS = ['the red vehicle at the top left', 'the blue vehicle at the bottom right',
+               'the larger storage tank', 'the white building on the left']
+METHODS = ('btdnet', 'lavt')
+
+
+@pytest.fixture(scope='module')
+def cfgs(tmp_path_factory):
+    """(plain, _notarget) model configs of the tiny BTDNet and LAVT, with a local vocab."""
+    vocab = build_vocab(EXPRESSIONS, str(tmp_path_factory.mktemp('vocab')), vocab_size=200)
+    found = {}
+    for method in METHODS:
+        pair = []
+        for suffix in ('', '_notarget'):
+            cfg = Config.fromfile(osp.join(REPO, 'configs', f'{method}_tiny_synthetic{suffix}.py'))
+            cfg.model.data_preprocessor.tokenizer = vocab
+            pair.append(cfg.model)
+        found[method] = pair
+    return found
+
+
+def build(cfg, seed=0, **existence):
+    cfg = copy.deepcopy(cfg)
+    if existence:
+        cfg.existence_head.update(existence)
+    torch.manual_seed(seed)
+    return MODELS.build(cfg)
+
+
+def batch(model, has_target=(True, True, False, False), training=True):
+    """Four samples of one image; the no-target ones have empty masks."""
+    torch.manual_seed(1)
+    image = torch.randint(0, 255, (3, 64, 64), dtype=torch.uint8)
+    masker = KeyPhraseMasker(backend='lexicon')
+    samples = []
+    for i, (expression, flag) in enumerate(zip(EXPRESSIONS, has_target)):
+        mask = torch.zeros(1, 64, 64, dtype=torch.long)
+        if flag:
+            mask[:, 8 + 24 * (i % 2):32 + 24 * (i % 2), 8:40] = 1
+        metainfo = dict(expression=expression, img_shape=(64, 64), ori_shape=(64, 64),
+                        pad_shape=(64, 64), has_target=flag,
+                        key_phrase_spans=masker(dict(expression=expression))['key_phrase_spans'])
+        sample = SegDataSample(metainfo=metainfo)
+        sample.gt_sem_seg = PixelData(data=mask)
+        samples.append(sample)
+    data = dict(inputs=[image.clone() for _ in samples], data_samples=samples)
+    return model.data_preprocessor(data, training=training)
+
+
+@pytest.mark.parametrize('method', METHODS)
+def test_off_is_the_model_without_the_feature(cfgs, method):
+    plain_cfg, notarget_cfg = cfgs[method]
+    plain, with_head = build(plain_cfg), build(notarget_cfg)
+    assert not plain.with_existence_head and with_head.with_existence_head
+    assert not any('existence' in k for k in plain.state_dict())
+    # the head is built last: every other weight is initialised as without it
+    extra = {k: v for k, v in with_head.state_dict().items() if not k.startswith('existence')}
+    assert list(extra) == list(plain.state_dict())
+    assert all(torch.equal(v, plain.state_dict()[k]) for k, v in extra.items())
+    # the losses are the heads' own, as before the switch existed (same seed: BERT's dropout)
+    data = batch(plain)
+    torch.manual_seed(2)
+    losses = plain.loss(**data)
+    torch.manual_seed(2)
+    text = gather_text([s.text for s in data['data_samples']], 'test')
+    x, text_feats = plain.extract_feat(data['inputs'], text)
+    head = plain.decode_head
+    if getattr(head, 'takes_text', False):
+        direct = head.loss(x, text_feats, data['data_samples'], plain.train_cfg)
+    else:
+        direct = head.loss(x, data['data_samples'], plain.train_cfg)
+    expected = {f'decode.{k}': v for k, v in direct.items()}
+    if plain.with_auxiliary_head:
+        expected.update({f'aux.{k}': v for k, v in plain.auxiliary_head.loss(
+            x, text_feats, data['data_samples'], plain.train_cfg).items()})
+    assert set(losses) == set(expected)
+    assert all(torch.equal(losses[k], expected[k]) for k in expected)
+    plain.eval()
+    with torch.no_grad():
+        results = plain.predict(**batch(plain, training=False))
+    assert all('existence_score' not in r for r in results)
+
+
+@pytest.mark.parametrize('method', METHODS)
+def test_existence_loss_and_its_gradients(cfgs, method):
+    model = build(cfgs[method][1])
+    losses = model.loss(**batch(model))
+    plain = build(cfgs[method][0])
+    assert set(losses) == set(plain.loss(**batch(plain))) | {'exist.loss_exist', 'exist.acc_exist'}
+    losses['exist.loss_exist'].backward()
+    backbone_grad = sum(p.grad.abs().sum() for p in model.backbone.parameters()
+                        if p.grad is not None)
+    assert backbone_grad > 0
+    if method == 'btdnet':  # the query is the target prototype: its projection learns too
+        assert model.decode_head.fg_proj.weight.grad.abs().sum() > 0
+    assert all(p.grad is not None for p in model.existence_head.parameters())
+
+
+def test_existence_head_learns_which_expressions_have_a_target(cfgs):
+    model = build(cfgs['lavt'][1])
+    optimizer = torch.optim.AdamW(model.parameters(), lr=2e-3)
+    data = batch(model)
+    history = []
+    for _ in range(12):
+        losses = model.loss(**data)
+        optimizer.zero_grad()
+        (losses['exist.loss_exist'] + losses['decode.loss_ce']).backward()
+        optimizer.step()
+        history.append(losses['exist.loss_exist'].item())
+    assert history[-1] < 0.5 * history[0]
+    assert model.loss(**data)['exist.acc_exist'].item() == 100.0
+    # and at inference the no-target pair is answered with an empty mask
+    model.eval()
+    with torch.no_grad():
+        results = model.predict(**batch(model, training=False))
+    scores = [float(r.existence_score) for r in results]
+    assert min(scores[:2]) > 0.5 > max(scores[2:])
+    assert [int(r.pred_sem_seg.data.sum()) == 0 for r in results][2:] == [True, True]
+
+
+@pytest.mark.parametrize('method', METHODS)
+def test_threshold_empties_the_mask(cfgs, method):
+    results = {}
+    for threshold in (0.0, 1.0):
+        model = build(cfgs[method][1], threshold=threshold).eval()
+        with torch.no_grad():
+            results[threshold] = model.predict(**batch(model, training=False))
+    for keep, empty in zip(results[0.0], results[1.0]):
+        assert 0 < float(keep.existence_score) < 1
+        assert torch.equal(keep.existence_score, empty.existence_score)
+        # threshold 0 keeps the decode head's mask: the argmax of its logits
+        assert torch.equal(keep.pred_sem_seg.data[0], keep.seg_logits.data.argmax(0))
+        # threshold 1: both masks emptied, the logits left as they were
+        assert empty.pred_sem_seg.data.sum() == 0 and empty.pred_sem_seg_input.data.sum() == 0
+        assert torch.equal(empty.seg_logits.data, keep.seg_logits.data)
+    assert sum(int(r.pred_sem_seg.data.sum()) for r in results[0.0]) > 0
+    # a threshold between two scores empties only the sample below it
+    scores = sorted(float(r.existence_score) for r in results[0.0])
+    model = build(cfgs[method][1], threshold=(scores[0] + scores[1]) / 2).eval()
+    with torch.no_grad():
+        mid = model.predict(**batch(model, training=False))
+    emptied = [float(r.existence_score) < model.existence_head.threshold for r in mid]
+    assert sum(emptied) == 1
+    for r, keep, is_empty in zip(mid, results[0.0], emptied):
+        assert torch.equal(r.pred_sem_seg.data, torch.zeros_like(keep.pred_sem_seg.data)
+                           if is_empty else keep.pred_sem_seg.data)
+
+
+def test_slide_windows_keep_the_highest_score(cfgs):
+    model = build(cfgs['btdnet'][1]).eval()
+    data = batch(model, training=False)
+    metas = [dict(s.metainfo, text=s.text) for s in data['data_samples']]
+    with torch.no_grad():
+        model.encode_decode(data['inputs'], metas)
+        first = torch.stack([m['existence_logit'] for m in metas])
+        model.encode_decode(data['inputs'].flip(-1), metas)
+        second = torch.stack([m['existence_logit'] for m in metas])
+        again = [dict(s.metainfo, text=s.text) for s in data['data_samples']]
+        model.encode_decode(data['inputs'].flip(-1), again)
+        flipped = torch.stack([m['existence_logit'] for m in again])
+    assert torch.equal(second, torch.maximum(first, flipped))
+
+
+def test_query_from_is_checked(cfgs):
+    with pytest.raises(ValueError, match="query_from='decode_head.no_such'.*no submodule"):
+        build(cfgs['btdnet'][1], query_from='decode_head.no_such')
+    # a module that does not run inside the decode head's forward gives no query
+    model = build(cfgs['btdnet'][1], query_from='backbone.vision.patch_embed',
+                  query_channels=24)
+    with pytest.raises(RuntimeError, match='ran 0 times'):
+        model.loss(**batch(model))
