@@ -31,7 +31,8 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from mmengine.config import DictAction  # noqa: E402
 
-from mmrrsis.apis import inference_model, init_model, pred_mask, show_result  # noqa: E402
+from mmrrsis.apis import (existence_score, inference_model, init_model, pred_mask,  # noqa: E402
+                          show_result)
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEFAULT_CONFIG = osp.join(REPO, 'configs', 'btdnet_tiny_synthetic.py')
@@ -96,14 +97,6 @@ def key_phrase(result) -> str:
     return ', '.join(expression[start:end] for start, end in spans)
 
 
-def existence_score(result) -> Optional[float]:
-    """p(target present) from the model's existence head, None for models without one."""
-    score = result.get('pred_existence', None)
-    if score is None:
-        return None
-    return float(score.item() if torch.is_tensor(score) else score)
-
-
 class Demo:
     """The model and what one press of "Segment" computes (independent of Gradio).
 
@@ -155,7 +148,12 @@ class Demo:
         mmcv.imwrite(mask, mask_path)
         overlay = show_result(self.model, img, result, opacity=self.opacity)
         score = existence_score(result)
-        score_text = 'no existence head' if score is None else f'{score:.3f}'
+        if score is None:
+            score_text = 'no existence head'
+        else:
+            threshold = getattr(getattr(self.model, 'existence_head', None), 'threshold', 0.5)
+            verdict = 'present' if score >= threshold else 'absent: mask emptied'
+            score_text = f'{score:.3f} (threshold {threshold}: {verdict})'
         share = 100.0 * (mask > 0).mean()
         status = (f'"{expression}": {share:.1f} % of the {img.shape[1]}x{img.shape[0]} image '
                   'is target.')

@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 import torch
 
-from mmrrsis.apis import inference_model, init_model, pred_mask
+from mmrrsis.apis import existence_score, inference_model, init_model, pred_mask
 from mmrrsis.datasets.synthetic import make_refsegrs
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -169,3 +169,17 @@ def test_webui_in_headless_chromium(tiny):
     expected = pred_mask(inference_model(tiny['model'], tiny['image'], EXPRESSION)) * 255
     assert mask.shape == expected.shape
     assert np.array_equal(mask, expected)
+
+
+def test_demo_shows_the_existence_score(tiny):
+    if not tiny['options']:
+        pytest.skip('runs on the tiny random models only')
+    tool = load_tool()
+    config = osp.join(REPO, 'configs', 'btdnet_tiny_synthetic_notarget.py')
+    model = init_model(config, None, device='cpu', cfg_options=tiny['options'])
+    demo = tool.Demo(model, out_dir=str(tiny['root'] / 'out_exist'))
+    _, mask, _, _, score, _ = demo.segment(tiny['image'], EXPRESSION)
+    expected = existence_score(inference_model(model, tiny['image'], EXPRESSION))
+    assert score.startswith(f'{expected:.3f} (threshold 0.5: ')
+    if 'emptied' in score:
+        assert mask.max() == 0
