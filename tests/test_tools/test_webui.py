@@ -5,8 +5,8 @@ image, types an expression, presses "Segment" and checks that the mask shown on 
 equals ``inference_model``'s on the same input. It needs Gradio and Playwright (``pip install
 -e ".[demo,tests]"``) and a Chromium (Debian: ``apt-get install chromium``; CI installs it).
 ``MMRRSIS_WEBUI_SCREENSHOT=path.png`` keeps the page's screenshot, and
-``MMRRSIS_WEBUI_CHECKPOINT=work_dirs/quickstart/iter_1500.pth`` runs both tests on a trained
-quickstart model (its data in data/synthetic_refsegrs) and a bundled example instead: how the
+``MMRRSIS_WEBUI_CHECKPOINT=ckpt.pth`` (with ``MMRRSIS_WEBUI_CONFIG=config.py``, by default the
+tiny BTDNet config) runs the tests on a trained model and a bundled example instead: how the
 README's screenshot was taken.
 """
 import importlib.util
@@ -49,8 +49,9 @@ def tiny(tmp_path_factory):
     trained = os.environ.get('MMRRSIS_WEBUI_CHECKPOINT')
     if trained:
         image = osp.join(REPO, 'demo', 'examples', 'synthetic_1.png')
-        return dict(root=root, options={}, checkpoint=trained, image=image,
-                    not_image=not_image, model=init_model(CONFIG, trained, device='cpu'))
+        config = os.environ.get('MMRRSIS_WEBUI_CONFIG', CONFIG)
+        return dict(root=root, config=config, options={}, checkpoint=trained, image=image,
+                    not_image=not_image, model=init_model(config, trained, device='cpu'))
     make_refsegrs(str(root / 'data'), num_images=6, seed=0, size=48)
     options = {'model.data_preprocessor.tokenizer': str(root / 'data' / 'bert_vocab' /
                                                         'vocab.txt')}
@@ -60,14 +61,14 @@ def tiny(tmp_path_factory):
     torch.save(dict(state_dict=model.state_dict()), checkpoint)
     image = str(root / 'scene.png')
     mmcv.imwrite(mmcv.imread(str(root / 'data' / 'images' / '0.tif')), image)
-    return dict(root=root, options=options, checkpoint=checkpoint, image=image,
+    return dict(root=root, config=CONFIG, options=options, checkpoint=checkpoint, image=image,
                 not_image=not_image, model=init_model(CONFIG, checkpoint, device='cpu',
                                                       cfg_options=options))
 
 
 def test_demo_segment_messages_and_mask(tiny):
     tool = load_tool()
-    demo = tool.Demo(tiny['model'], max_side=100, out_dir=str(tiny['root'] / 'out'))
+    demo = tool.Demo(tiny['model'], max_side=200, out_dir=str(tiny['root'] / 'out'))
     overlay, mask, mask_path, phrase, score, status = demo.segment(tiny['image'], EXPRESSION)
     expected = pred_mask(inference_model(tiny['model'], tiny['image'], EXPRESSION)) * 255
     assert np.array_equal(mask, expected)
@@ -80,7 +81,7 @@ def test_demo_segment_messages_and_mask(tiny):
     assert 'not an image' in demo.segment(tiny['not_image'], EXPRESSION)[-1]
     assert 'Pick an example' in demo.segment(None, EXPRESSION)[-1]
     big = str(tiny['root'] / 'big.png')
-    mmcv.imwrite(np.zeros((60, 140, 3), np.uint8), big)
+    mmcv.imwrite(np.zeros((60, 260, 3), np.uint8), big)
     refused = demo.segment(big, EXPRESSION)
     assert refused[0] is None and 'large_scene_infer.py' in refused[-1]
 
@@ -128,7 +129,7 @@ def test_webui_in_headless_chromium(tiny):
     env = dict(os.environ, OMP_NUM_THREADS='1', GRADIO_ANALYTICS_ENABLED='False',
                PYTHONPATH=REPO)
     proc = subprocess.Popen(
-        [sys.executable, osp.join(REPO, 'tools', 'webui.py'), CONFIG, tiny['checkpoint'],
+        [sys.executable, osp.join(REPO, 'tools', 'webui.py'), tiny['config'], tiny['checkpoint'],
          '--device', 'cpu', '--port', str(port), *options],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     url = f'http://127.0.0.1:{port}/'
