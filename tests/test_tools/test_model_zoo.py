@@ -15,6 +15,7 @@ META = """
 Collections:
   - Name: LAVT
   - Name: BTDNet
+  - Name: FIANet
 Models:
   - Name: lavt_tiny
     In Collection: LAVT
@@ -31,6 +32,10 @@ Models:
     In Collection: BTDNet
     Config: configs/btdnet_tiny_synthetic.py
     Zoo: true
+  - Name: fianet_tiny
+    In Collection: FIANet
+    Config: projects/fianet/configs/fianet_tiny_synthetic.py
+    Zoo: true
 """
 
 
@@ -42,13 +47,15 @@ def test_benchmark_all_writes_the_zoo_tables(tmp_path):
     proc = subprocess.run(
         [sys.executable, osp.join(REPO, 'tools', 'analysis', 'benchmark.py'), '--all',
          '--metafiles', str(meta), '--out-dir', str(out), '--iters', '1', '--warmup', '0',
-         '--size', '32', '--no-memory', '--threads', '1'],
+         '--size', '64', '--no-memory', '--threads', '1'],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     report = json.loads((out / 'model_zoo.json').read_text())
-    assert [row['name'] for row in report['models']] == ['lavt_tiny', 'btdnet_tiny']
+    # FIANet's preprocessor needs the object and position spans of its test pipeline
+    assert [row['name'] for row in report['models']] == ['lavt_tiny', 'btdnet_tiny',
+                                                          'fianet_tiny']
     for row in report['models']:
-        assert row['input_size'] == 32
+        assert row['input_size'] == 64
         assert row['params']['total'] == sum(
             row['params'][k] for k in ('vision', 'text', 'fusion', 'neck', 'heads'))
         for mode in ('train', 'infer'):

@@ -169,16 +169,20 @@ def bare_model_cfg(model_cfg) -> dict:
         test_cfg=dict(mode='whole'))
 
 
-def make_batch(size: int, batch: int) -> dict:
+def make_batch(size: int, batch: int, metainfo: dict = None) -> dict:
+    """``batch`` copies of a random image and ``EXPRESSION``; ``metainfo``: what the config's
+    text transforms set (``get_flops.text_metainfo``), by default a lexicon key phrase."""
     gen = torch.Generator().manual_seed(0)
-    spans = KeyPhraseMasker(backend='lexicon')(dict(expression=EXPRESSION))['key_phrase_spans']
+    if metainfo is None:
+        metainfo = dict(key_phrase_spans=KeyPhraseMasker(backend='lexicon')(
+            dict(expression=EXPRESSION))['key_phrase_spans'])
     inputs, samples = [], []
     for _ in range(batch):
         inputs.append(torch.randint(0, 256, (3, size, size), dtype=torch.uint8, generator=gen))
         mask = torch.zeros(1, size, size, dtype=torch.long)
         mask[:, size // 4:size // 2, size // 8:size // 3] = 1
         sample = SegDataSample(metainfo=dict(
-            expression=EXPRESSION, key_phrase_spans=spans, img_shape=(size, size),
+            metainfo, expression=EXPRESSION, img_shape=(size, size),
             ori_shape=(size, size), pad_shape=(size, size)))
         sample.gt_sem_seg = PixelData(data=mask)
         samples.append(sample)
@@ -393,7 +397,8 @@ def main():
             variants[f'model[{ms_attn}]'] = variant
     else:
         variants[f'model[{model_cfg.decode_head.get("ms_attn", "default")}]'] = model_cfg
-    batch = make_batch(size, args.batch)
+    from get_flops import text_metainfo
+    batch = make_batch(size, args.batch, text_metainfo(cfg, EXPRESSION))
     runners = [Runner(name, variant, cfg.optim_wrapper, batch, args.device, args.amp)
                for name, variant in variants.items()]
     print(f'config {args.config}; ', end='')

@@ -32,6 +32,7 @@ from typing import Dict, List, Sequence, Tuple
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 import mmrrsis  # noqa: E402,F401  (first: makes mmseg importable with mmcv-lite)
+import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from mmengine.analysis import FlopAnalyzer  # noqa: E402
 from mmengine.config import Config, DictAction  # noqa: E402
@@ -46,6 +47,8 @@ from mmrrsis.utils import register_all_modules  # noqa: E402
 from mmrrsis.utils.offline import offline_model_cfg  # noqa: E402
 
 EXPRESSION = 'the white vehicle parked on the left of the road'
+# metainfo the text transforms of a pipeline set and the data preprocessor reads
+TEXT_META_KEYS = ('key_phrase_spans', 'object_spans', 'position_spans')
 COMPONENTS = ('vision', 'text', 'fusion', 'neck', 'heads')
 
 
@@ -105,15 +108,37 @@ def sdpa_flop_jit(inputs: List, outputs: List) -> int:
     return batch * num_q * num_k * (dim + dim_v)
 
 
-def build_inputs(model: nn.Module, expression: str,
-                 shape: Tuple[int, int]) -> Tuple[Tensor, Dict[str, Tensor]]:
+def text_metainfo(cfg: Config, expression: str) -> dict:
+    """What the config's test pipeline derives from the expression (key phrase, FIANet's
+    object and position spans...), from a run of the inference pipeline on a blank image.
+
+    Args:
+        cfg (Config): The full config.
+        expression (str): The expression.
+
+    Returns:
+        dict: The ``TEXT_META_KEYS`` the pipeline set, with a lexicon key phrase when it sets
+        none (harmless for models that do not read it).
+    """
+    from mmrrsis.apis import build_inference_pipeline
+    packed = build_inference_pipeline(cfg)(dict(img=np.zeros((64, 64, 3), np.uint8),
+                                                expression=expression))
+    meta = packed['data_samples'].metainfo
+    info = {key: meta[key] for key in TEXT_META_KEYS if key in meta}
+    if 'key_phrase_spans' not in info:
+        info['key_phrase_spans'] = KeyPhraseMasker(backend='lexicon')(
+            dict(expression=expression))['key_phrase_spans']
+    return info
+
+
+def build_inputs(model: nn.Module, expression: str, shape: Tuple[int, int],
+                 metainfo: dict) -> Tuple[Tensor, Dict[str, Tensor]]:
     """One preprocessed image and expression, as the model's data preprocessor makes them."""
     height, width = shape
     gen = torch.Generator().manual_seed(0)
     image = torch.randint(0, 256, (3, height, width), dtype=torch.uint8, generator=gen)
-    spans = KeyPhraseMasker(backend='lexicon')(dict(expression=expression))['key_phrase_spans']
     sample = SegDataSample(metainfo=dict(
-        expression=expression, key_phrase_spans=spans, img_shape=(height, width),
+        metainfo, expression=expression, img_shape=(height, width),
         ori_shape=(height, width), pad_shape=(height, width)))
     data = model.data_preprocessor(dict(inputs=[image], data_samples=[sample]), training=False)
     text = data['data_samples'][0].text
@@ -145,7 +170,7 @@ def analyse(cfg: Config, shape: Tuple[int, int] = None, expression: str = EXPRES
         model = MODELS.build(model_cfg)
         model.init_weights()
         model.eval()
-        inputs, text = build_inputs(model, expression, shape)
+        inputs, text = build_inputs(model, expression, shape, text_metainfo(cfg, expression))
     traced = TracedReferringModel(model, list(text))
     with torch.no_grad():
         analyzer = FlopAnalyzer(traced, (inputs, *text.values()))

@@ -25,8 +25,9 @@ import yaml
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
-from benchmark import Runner, bare_model_cfg, header, load_config, make_batch, measure  # noqa: E402,E501
-from get_flops import analyse  # noqa: E402
+from benchmark import (EXPRESSION, Runner, bare_model_cfg, header, load_config,  # noqa: E402
+                       make_batch, measure)
+from get_flops import analyse, text_metainfo  # noqa: E402
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DATASETS = ('RefSegRS', 'RRSIS-D')
@@ -70,7 +71,7 @@ def run_model_zoo(args) -> Dict[str, dict]:
     rows = []
     for entry in models:
         cfg, model_cfg, size = load_config(osp.join(REPO, entry['Config']), args)
-        batch = make_batch(size, args.batch)
+        batch = make_batch(size, args.batch, text_metainfo(cfg, EXPRESSION))
         if bare is None:
             bare = Runner('bare', bare_model_cfg(model_cfg), cfg.optim_wrapper, batch,
                           args.device, args.amp)
