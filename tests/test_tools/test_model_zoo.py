@@ -67,6 +67,17 @@ def test_benchmark_all_writes_the_zoo_tables(tmp_path):
     assert '`tools/model_converters/lavt2mmrrsis.py`' in page
     assert 'not_in_the_zoo' not in page
 
+    # --refresh re-reads the metafiles and keeps the measured figures
+    meta.write_text(META.replace('61.04', '61.50'))
+    proc = subprocess.run(
+        [sys.executable, osp.join(REPO, 'tools', 'analysis', 'benchmark.py'), '--all',
+         '--refresh', '--metafiles', str(meta), '--out-dir', str(out)],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    refreshed = json.loads((out / 'model_zoo.json').read_text())
+    assert refreshed['models'][0]['timing'] == report['models'][0]['timing']
+    assert '61.50 / 77.19' in (out / 'model_zoo.md').read_text()
+
 
 def test_repository_metafiles_are_complete():
     from model_zoo import metafiles, zoo_models

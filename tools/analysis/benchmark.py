@@ -116,6 +116,9 @@ def parse_args():
                         'same bare model at its own input size; writes --out-dir/model_zoo.'
                         '{json,md}')
     parser.add_argument('--out-dir', default='docs', help='where --all writes its tables')
+    parser.add_argument('--refresh', action='store_true',
+                        help='with --all: re-read the metafiles into the existing tables '
+                        'without measuring again')
     parser.add_argument('--metafiles', nargs='+', default=None,
                         help='--all: read these metafiles instead of the repository\'s')
     parser.add_argument('--device', default='cpu', choices=['cpu', 'cuda'])
@@ -384,8 +387,8 @@ def main():
     MMLogger.get_instance('mmrrsis_benchmark', log_level='WARNING')
     MMLogger.get_instance('mmengine').setLevel('WARNING')
     if args.all:
-        from model_zoo import run_model_zoo
-        run_model_zoo(args)
+        from model_zoo import refresh, run_model_zoo
+        refresh(args) if args.refresh else run_model_zoo(args)
         return
     cfg, model_cfg, size = load_config(args.config, args)
 

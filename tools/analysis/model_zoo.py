@@ -59,7 +59,41 @@ def zoo_models(files: List[str]) -> List[dict]:
                 raise FileNotFoundError(f'{path}: model {model["Name"]} names config '
                                         f'{model["Config"]}, which does not exist')
             models.append(dict(model, collection=collections[name], metafile=path))
+    # a row shows every published result of its method, from all the method's configs
+    for model in models:
+        results = []
+        for other in meta_models(files):
+            if other.get('In Collection') == model['collection']['Name']:
+                results += [r for r in other.get('Results', [])
+                            if r['Dataset'] not in {x['Dataset'] for x in results}]
+        model['Results'] = results
     return models
+
+
+def meta_models(files: List[str]) -> List[dict]:
+    """Every model entry of the metafiles."""
+    models = []
+    for path in files:
+        with open(path) as f:
+            models += yaml.safe_load(f).get('Models', [])
+    return models
+
+
+def refresh(args) -> dict:
+    """Re-reads the metafiles into ``--out-dir/model_zoo.json`` and rewrites the page, keeping
+    the measured figures (for a metafile change that needs no new measurement)."""
+    path = osp.join(args.out_dir, 'model_zoo.json')
+    with open(path) as f:
+        report = json.load(f)
+    entries = {m['Name']: m for m in zoo_models(args.metafiles or metafiles())}
+    for row in report['models']:
+        entry = entries[row['name']]
+        row.update(results=entry.get('Results', []), metadata=entry.get('Metadata', {}))
+    with open(path, 'w') as f:
+        json.dump(report, f, indent=1)
+    with open(osp.join(args.out_dir, 'model_zoo.md'), 'w') as f:
+        f.write(markdown(report))
+    return report
 
 
 def run_model_zoo(args) -> Dict[str, dict]:
