@@ -9,6 +9,7 @@ checkpoint into the state dict of a :class:`ReferringEncoderDecoder` whose backb
 (``swin2mmseg.convert_swin``: key names and the patch-merging channel order).
 """
 import argparse
+import copy
 import importlib.util
 import os.path as osp
 import re
@@ -229,6 +230,26 @@ def check_against_model(state: StateDict, expected: Dict[str, torch.Size]) -> No
             f'{k} {tuple(state[k].shape)} vs {tuple(expected[k])}' for k in wrong[:20]))
     if problems:
         raise CheckpointConversionError('; '.join(problems))
+
+
+def model_state_shapes(model_cfg: dict) -> Dict[str, torch.Size]:
+    """Key -> shape of the state dict of the model ``model_cfg`` builds, offline (random
+    weights, nothing downloaded, no tokenizer): what :func:`check_against_model` expects.
+
+    Args:
+        model_cfg (dict): A segmentor config (``cfg.model``).
+
+    Returns:
+        dict: State-dict key -> tensor shape.
+    """
+    from mmrrsis.registry import MODELS
+    from mmrrsis.utils.offline import offline_model_cfg
+    from mmrrsis.utils.set_env import register_all_modules
+    register_all_modules()
+    model_cfg = offline_model_cfg(copy.deepcopy(model_cfg))
+    model_cfg.pop('data_preprocessor', None)  # no tokenizer needed to list parameters
+    model = MODELS.build(model_cfg)
+    return {k: v.shape for k, v in model.state_dict().items()}
 
 
 # RMSIN (github Lsan2401/RMSIN): LAVT's layout plus a scale branch and gate per stage, the

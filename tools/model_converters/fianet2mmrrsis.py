@@ -25,7 +25,6 @@ Example::
     python tools/test.py projects/fianet/configs/fianet_swinb_rrsisd.py fianet_mmrrsis.pth
 """
 import argparse
-import copy
 import os.path as osp
 import re
 import sys
@@ -41,6 +40,7 @@ sys.path.insert(0, ROOT)
 from mmrrsis.utils.ckpt_convert import (CheckpointConversionError,  # noqa: E402
                                         apply_rules, check_against_model,
                                         convert_lavt_lineage, load_reference_checkpoint,
+                                        model_state_shapes,
                                         pixel_word_attention_rules, pwam_rules,
                                         scale_aware_gate_rules, split_reference_checkpoint)
 
@@ -155,24 +155,12 @@ def config_with_tmem(config: str, num_blocks: int) -> Config:
     return cfg
 
 
-def expected_state_shapes(cfg: Config) -> dict:
-    """Key -> shape of the model ``cfg`` builds, without downloading any weights."""
-    from mmrrsis.registry import MODELS
-    from mmrrsis.utils import register_all_modules
-    from mmrrsis.utils.offline import offline_model_cfg
-    register_all_modules()
-    model_cfg = offline_model_cfg(copy.deepcopy(cfg.model))
-    model_cfg.pop('data_preprocessor', None)  # no tokenizer needed to list parameters
-    model = MODELS.build(model_cfg)
-    return {k: v.shape for k, v in model.state_dict().items()}
-
-
 def convert(src: str, config: str = DEFAULT_CONFIG):
     """Returns (mmrrsis state dict, dropped reference keys, TMEM blocks, config) for ``src``."""
     model, bert = split_reference_checkpoint(load_reference_checkpoint(src), src)
     state, dropped, num_blocks = convert_fianet(model, bert)
     cfg = config_with_tmem(config, num_blocks)
-    check_against_model(state, expected_state_shapes(cfg))
+    check_against_model(state, model_state_shapes(cfg.model))
     return state, dropped, num_blocks, cfg
 
 

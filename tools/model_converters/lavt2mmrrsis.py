@@ -14,7 +14,6 @@ Example::
     python tools/test.py configs/lavt_swinb_refsegrs.py lavt_mmrrsis.pth
 """
 import argparse
-import copy
 import os.path as osp
 import sys
 
@@ -24,23 +23,11 @@ from mmengine.config import Config
 sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..'))
 
 from mmrrsis.utils.ckpt_convert import (check_against_model, convert_lavt_lineage,  # noqa: E402
-                                        load_reference_checkpoint,
+                                        load_reference_checkpoint, model_state_shapes,
                                         split_reference_checkpoint)
 
 DEFAULT_CONFIG = osp.join(osp.dirname(osp.abspath(__file__)), '..', '..', 'configs',
                           'lavt_swinb_refsegrs.py')
-
-
-def expected_state_shapes(config: str) -> dict:
-    """Key -> shape of the model ``config`` builds, without downloading any weights."""
-    from mmrrsis.registry import MODELS
-    from mmrrsis.utils import register_all_modules
-    from mmrrsis.utils.offline import offline_model_cfg
-    register_all_modules()
-    model_cfg = offline_model_cfg(copy.deepcopy(Config.fromfile(config).model))
-    model_cfg.pop('data_preprocessor', None)  # no tokenizer needed to list parameters
-    model = MODELS.build(model_cfg)
-    return {k: v.shape for k, v in model.state_dict().items()}
 
 
 def last_stage_gate(state: dict) -> str:
@@ -53,7 +40,7 @@ def convert(src: str, config: str = DEFAULT_CONFIG):
     """Returns (mmrrsis state dict, dropped reference keys) for the checkpoint ``src``."""
     model, bert = split_reference_checkpoint(load_reference_checkpoint(src), src)
     state, dropped = convert_lavt_lineage(model, bert, dead_prefixes=(last_stage_gate(model), ))
-    check_against_model(state, expected_state_shapes(config))
+    check_against_model(state, model_state_shapes(Config.fromfile(config).model))
     return state, dropped
 
 

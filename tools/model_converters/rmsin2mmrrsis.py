@@ -21,7 +21,6 @@ Example::
     python tools/test.py projects/rmsin/configs/rmsin_swinb_rrsisd.py rmsin_mmrrsis.pth
 """
 import argparse
-import copy
 import os.path as osp
 import sys
 
@@ -32,7 +31,7 @@ ROOT = osp.join(osp.dirname(osp.abspath(__file__)), '..', '..')
 sys.path.insert(0, ROOT)
 
 from mmrrsis.utils.ckpt_convert import (check_against_model, convert_rmsin,  # noqa: E402
-                                        load_reference_checkpoint,
+                                        load_reference_checkpoint, model_state_shapes,
                                         split_reference_checkpoint)
 
 DEFAULT_CONFIG = osp.join(ROOT, 'projects', 'rmsin', 'configs', 'rmsin_swinb_rrsisd.py')
@@ -47,24 +46,12 @@ def config_with_neck(config: str, neck: dict) -> Config:
     return cfg
 
 
-def expected_state_shapes(cfg: Config) -> dict:
-    """Key -> shape of the model ``cfg`` builds, without downloading any weights."""
-    from mmrrsis.registry import MODELS
-    from mmrrsis.utils import register_all_modules
-    from mmrrsis.utils.offline import offline_model_cfg
-    register_all_modules()
-    model_cfg = offline_model_cfg(copy.deepcopy(cfg.model))
-    model_cfg.pop('data_preprocessor', None)  # no tokenizer needed to list parameters
-    model = MODELS.build(model_cfg)
-    return {k: v.shape for k, v in model.state_dict().items()}
-
-
 def convert(src: str, config: str = DEFAULT_CONFIG):
     """Returns (mmrrsis state dict, dropped reference keys, CIM neck arguments, config)."""
     model, bert = split_reference_checkpoint(load_reference_checkpoint(src), src)
     state, dropped, neck = convert_rmsin(model, bert)
     cfg = config_with_neck(config, neck)
-    check_against_model(state, expected_state_shapes(cfg))
+    check_against_model(state, model_state_shapes(cfg.model))
     return state, dropped, neck, cfg
 
 
