@@ -28,7 +28,9 @@ class ExistenceHead(BaseModule):
       the mean of the real tokens of ``text_feats['feats']`` (B, Nt, C_l); with
       ``query_from`` the name of a segmentor submodule, its output (B, C_q) in the same
       forward pass, e.g. ``'decode_head.fg_proj'``, BTDNet's target prototype p_fg;
-    * K = LayerNorm(Linear(V)) (B, hw, D), the pixels as keys;
+    * K = LayerNorm(Linear(V) + Linear(xy)) (B, hw, D), the pixels as keys, where xy are
+      the cell centres' coordinates in [-1, 1] (``position_encoding``; Swin's features
+      carry no absolute position, which "the truck on the right" asks about);
     * s = K q / sqrt(D) (B, hw), a = softmax(s), pooled = a^T K (B, D): the pixels that
       match the query, pooled;
     * logit = MLP([q; pooled; q ⊙ pooled; max(s)]), (B,), with a hidden layer of D.
@@ -47,8 +49,16 @@ class ExistenceHead(BaseModule):
         query_from (str, optional): Segmentor submodule whose (B, C_q) output is the query
             source. Defaults to None (the pooled text).
         query_channels (int, optional): C_q; required with ``query_from``. Defaults to None.
+        position_encoding (bool): Whether the keys get a learned linear code of their
+            position. Defaults to True.
         threshold (float): Inference empties the mask where p < threshold, in [0, 1].
             Defaults to 0.5.
+        no_target_mask_loss (bool): Whether the segmentor's mask losses also score the
+            no-target samples, against their all-background GT. Defaults to False: this
+            head alone answers "absent", and the mask heads learn only where the target
+            is, from the same samples as without the feature. Short trainings on tiny
+            models with it on collapse to all-background masks (measured in
+            ``tools/analysis/no_target.py`` runs).
         loss_weight (float): Weight of the BCE. Defaults to 1.0.
         init_cfg (dict | list[dict], optional): Initialization config. Defaults to None.
     """
@@ -61,7 +71,9 @@ class ExistenceHead(BaseModule):
                  text_channels: int = 768,
                  query_from: Optional[str] = None,
                  query_channels: Optional[int] = None,
+                 position_encoding: bool = True,
                  threshold: float = 0.5,
+                 no_target_mask_loss: bool = False,
                  loss_weight: float = 1.0,
                  init_cfg: OptMultiConfig = None):
         super().__init__(init_cfg=init_cfg)
@@ -77,10 +89,12 @@ class ExistenceHead(BaseModule):
         self.channels = channels
         self.query_from = query_from
         self.threshold = threshold
+        self.no_target_mask_loss = no_target_mask_loss
         self.loss_weight = loss_weight
         self.query_proj = nn.Linear(query_channels if query_from else text_channels, channels)
         self.query_norm = nn.LayerNorm(channels)
         self.key_proj = nn.Linear(in_channels, channels)
+        self.pos_proj = nn.Linear(2, channels) if position_encoding else None
         self.key_norm = nn.LayerNorm(channels)
         self.classifier = nn.Sequential(
             nn.Linear(3 * channels + 1, channels), nn.ReLU(inplace=True), nn.Linear(channels, 1))
@@ -105,11 +119,23 @@ class ExistenceHead(BaseModule):
         else:
             source = masked_mean(text_feats['feats'], text_feats['mask'])
         q = self.query_norm(self.query_proj(source))
-        keys = self.key_norm(self.key_proj(inputs[self.in_index].flatten(2).transpose(1, 2)))
+        visual = inputs[self.in_index]
+        keys = self.key_proj(visual.flatten(2).transpose(1, 2))
+        if self.pos_proj is not None:
+            keys = keys + self.pos_proj(self._cell_centres(*visual.shape[-2:], keys))
+        keys = self.key_norm(keys)
         scores = torch.einsum('bnd,bd->bn', keys, q) / math.sqrt(self.channels)
         pooled = torch.einsum('bn,bnd->bd', scores.softmax(dim=1), keys)
         peak = scores.amax(dim=1, keepdim=True)
         return self.classifier(torch.cat([q, pooled, q * pooled, peak], dim=1)).squeeze(1)
+
+    @staticmethod
+    def _cell_centres(h: int, w: int, like: Tensor) -> Tensor:
+        """(h*w, 2) (x, y) of the cell centres of an h x w map, in [-1, 1], row-major."""
+        ys = (torch.arange(h, device=like.device, dtype=like.dtype) + 0.5) / h * 2 - 1
+        xs = (torch.arange(w, device=like.device, dtype=like.dtype) + 0.5) / w * 2 - 1
+        grid_y, grid_x = torch.meshgrid(ys, xs, indexing='ij')
+        return torch.stack([grid_x, grid_y], dim=-1).flatten(0, 1)
 
     def loss(self, logits: Tensor, batch_data_samples: SampleList) -> Dict[str, Tensor]:
         """BCE against ``has_target``.

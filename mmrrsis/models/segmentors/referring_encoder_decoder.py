@@ -4,12 +4,14 @@ from typing import Dict, Iterator, List, Optional, Tuple
 
 import torch
 from mmengine.structures import PixelData
+from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.models.segmentors import EncoderDecoder
 from mmseg.models.utils import resize
 from mmseg.utils import ConfigType, OptConfigType, OptMultiConfig, OptSampleList, SampleList
 from torch import Tensor, nn
 
 from mmrrsis.registry import MODELS
+from ..decode_heads.base_referring_head import BaseReferringDecodeHead
 
 TextFeats = Dict[str, Tensor]
 
@@ -59,8 +61,10 @@ class ReferringEncoderDecoder(EncoderDecoder):
     ``'decode_head.fg_proj'``, the target prototype), that module's output in the decode
     head's own forward pass, captured by a forward hook held only during that call.
     Training adds ``exist.loss_exist`` (BCE against the metainfo ``has_target``, True when
-    absent) to the mask losses; the mask losses see the no-target samples too, whose GT is
-    all background. At inference each data sample gets ``existence_score``, a 0-d tensor
+    absent) to the mask losses. Those score only the target samples unless the head sets
+    ``no_target_mask_loss=True``, which also trains the masks of the no-target samples to
+    be all background (mask heads only: the decode head and every auxiliary head whose
+    loss is its logits against the GT; others, like D-MOLS, see the whole batch). At inference each data sample gets ``existence_score``, a 0-d tensor
     p(target present) (slide inference: the highest over the windows), and where
     p < the head's ``threshold`` its ``pred_sem_seg`` and ``pred_sem_seg_input`` are emptied
     (all background); ``seg_logits`` stay the decode head's. A test-time-augmentation merge
@@ -173,18 +177,46 @@ class ReferringEncoderDecoder(EncoderDecoder):
             x = self.neck(x, text_feats) if self._takes_text(self.neck) else self.neck(x)
         return x, text_feats
 
-    def _head_loss(self, head: nn.Module, x, text_feats: TextFeats, data_samples: SampleList) -> dict:
-        if self._takes_text(head):
-            return head.loss(x, text_feats, data_samples, self.train_cfg)
-        return head.loss(x, data_samples, self.train_cfg)
+    def _head_loss(self, head: nn.Module, x, text_feats: TextFeats, data_samples: SampleList,
+                   keep: Optional[List[int]] = None) -> dict:
+        """The head's losses; with ``keep`` (indices into the batch) a mask head scores only
+        those samples, after a forward pass over the whole batch."""
+        if keep is None or len(keep) == len(data_samples) or not self._scores_masks(head):
+            if self._takes_text(head):
+                return head.loss(x, text_feats, data_samples, self.train_cfg)
+            return head.loss(x, data_samples, self.train_cfg)
+        seg_logits = head.forward(x, text_feats) if self._takes_text(head) else head.forward(x)
+        if not isinstance(seg_logits, Tensor):
+            raise TypeError(f'{type(head).__name__}.forward returned {type(seg_logits).__name__}; '
+                            'scoring only the target samples needs (B, C, h, w) logits')
+        if keep:
+            return head.loss_by_feat(seg_logits[keep], [data_samples[i] for i in keep])
+        # No target in the whole batch: the same entries, zero losses still on the graph.
+        losses = head.loss_by_feat(seg_logits[:1], data_samples[:1])
+        return {k: v * 0 if k.startswith('loss') else v for k, v in losses.items()}
+
+    @staticmethod
+    def _scores_masks(head: nn.Module) -> bool:
+        """Whether the head's loss is its forward pass scored by ``loss_by_feat`` against the
+        GT masks (mmseg's decode heads and :class:`BaseReferringDecodeHead`), not a loss of its
+        own (e.g. D-MOLS's text reconstruction)."""
+        return type(head).loss in (BaseDecodeHead.loss, BaseReferringDecodeHead.loss)
+
+    def _mask_loss_samples(self, data_samples: SampleList) -> Optional[List[int]]:
+        """Indices of the samples the mask losses score: None (all) unless the existence head
+        keeps the no-target samples out of them."""
+        if not self.with_existence_head or self.existence_head.no_target_mask_loss:
+            return None
+        return [i for i, s in enumerate(data_samples) if s.metainfo.get('has_target', True)]
 
     def loss(self, inputs: Tensor, data_samples: SampleList) -> dict:
         """Computes decode and auxiliary head losses for a batch."""
         text = gather_text([s.get('text') for s in data_samples], 'ReferringEncoderDecoder.loss')
         x, text_feats = self.extract_feat(inputs, text)
         losses = {}
+        keep = self._mask_loss_samples(data_samples)
         with self._capture_query() as captured:
-            decode_losses = self._head_loss(self.decode_head, x, text_feats, data_samples)
+            decode_losses = self._head_loss(self.decode_head, x, text_feats, data_samples, keep)
         for name, value in decode_losses.items():
             losses[f'decode.{name}'] = value
         if self.with_existence_head:
@@ -196,7 +228,8 @@ class ReferringEncoderDecoder(EncoderDecoder):
                 else [self.auxiliary_head]
             for idx, head in enumerate(aux_heads):
                 prefix = f'aux_{idx}' if isinstance(self.auxiliary_head, nn.ModuleList) else 'aux'
-                for name, value in self._head_loss(head, x, text_feats, data_samples).items():
+                for name, value in self._head_loss(head, x, text_feats, data_samples,
+                                                        keep).items():
                     losses[f'{prefix}.{name}'] = value
         return losses
 

@@ -40,6 +40,27 @@ def test_logits_from_pooled_text_ignore_padding():
     assert not torch.allclose(head(visual, text), logits)
 
 
+def test_keys_know_where_they_are():
+    """With the position code a map that is one feature everywhere still tells its cells
+    apart, and the code is x, y of the cell centres; without it the cells are equal."""
+    centres = ExistenceHead._cell_centres(2, 3, torch.zeros(1))
+    assert torch.allclose(centres, torch.tensor(
+        [[-2 / 3, -0.5], [0, -0.5], [2 / 3, -0.5], [-2 / 3, 0.5], [0, 0.5], [2 / 3, 0.5]]))
+    visual, text = _inputs()
+    visual[1] = torch.ones_like(visual[1])
+    for position_encoding in (True, False):
+        head = ExistenceHead(in_channels=12, channels=16, text_channels=10,
+                             position_encoding=position_encoding)
+        keys = head.key_proj(visual[1].flatten(2).transpose(1, 2))
+        if position_encoding:
+            keys = keys + head.pos_proj(head._cell_centres(3, 3, keys))
+        keys = head.key_norm(keys)
+        assert (keys.std(dim=1).amax() > 1e-3) == position_encoding
+    assert sum(p.numel() for p in head.parameters()) < sum(
+        p.numel() for p in ExistenceHead(in_channels=12, channels=16,
+                                         text_channels=10).parameters())
+
+
 def test_logits_from_a_query():
     head = ExistenceHead(in_channels=12, channels=16, query_from='decode_head.fg_proj',
                          query_channels=7)

@@ -185,3 +185,54 @@ def test_query_from_is_checked(cfgs):
                   query_channels=24)
     with pytest.raises(RuntimeError, match='ran 0 times'):
         model.loss(**batch(model))
+
+
+def _decode_losses(model, data, keep):
+    """The decode head's losses on the samples ``keep``, after one forward of the batch."""
+    text = gather_text([s.text for s in data['data_samples']], 'test')
+    x, text_feats = model.extract_feat(data['inputs'], text)
+    head = model.decode_head
+    logits = head.forward(x, text_feats) if getattr(head, 'takes_text', False) else head.forward(x)
+    samples = [data['data_samples'][i] for i in keep]
+    return {f'decode.{k}': v for k, v in head.loss_by_feat(logits[keep], samples).items()}
+
+
+@pytest.mark.parametrize('method', METHODS)
+def test_mask_losses_score_the_target_samples_only(cfgs, method):
+    """Default: the mask losses see only the samples with a target; with
+    no_target_mask_loss=True they see the whole batch, as without the head."""
+    model = build(cfgs[method][1])
+    data = batch(model)
+
+    def seeded(fn, *args):  # the same dropout draws in every forward
+        torch.manual_seed(2)
+        with torch.no_grad():
+            return fn(*args)
+
+    losses = seeded(lambda: model.loss(**data))
+    expected = seeded(_decode_losses, model, data, [0, 1])
+    whole = seeded(_decode_losses, model, data, [0, 1, 2, 3])
+    other = build(cfgs[method][1], no_target_mask_loss=True)
+    kept = seeded(lambda: other.loss(**data))
+    for name in expected:
+        assert torch.allclose(losses[name], expected[name]), name
+        assert torch.allclose(kept[name], whole[name]), name
+    assert not all(torch.allclose(expected[n], whole[n]) for n in expected if 'loss' in n)
+    # the auxiliary D-MOLS head reconstructs text: it still sees every sample
+    if model.with_auxiliary_head:
+        assert torch.allclose(losses['aux.loss_rec'], kept['aux.loss_rec'])
+
+
+@pytest.mark.parametrize('method', METHODS)
+def test_a_batch_without_targets_has_zero_mask_losses(cfgs, method):
+    model = build(cfgs[method][1])
+    data = batch(model, has_target=(False, False, False, False))
+    for s in data['data_samples']:
+        s.gt_sem_seg.data.zero_()
+    losses = model.loss(**data)
+    plain = build(cfgs[method][0])
+    assert set(losses) == set(plain.loss(**batch(plain))) | {'exist.loss_exist', 'exist.acc_exist'}
+    mask_losses = [v for k, v in losses.items() if k.startswith('decode.loss')]
+    assert mask_losses and all(v.item() == 0 and v.requires_grad for v in mask_losses)
+    sum(v for k, v in losses.items() if 'loss' in k).backward()  # still one graph
+    assert all(p.grad is not None for p in model.existence_head.parameters())
