@@ -11,8 +11,8 @@ from mmseg.structures import SegDataSample
 from torch import nn
 
 from mmrrsis.registry import INFERENCERS
-from .inference import (build_inference_pipeline, init_model, pipeline_input, pred_mask,
-                        read_rgb, to_pairs)
+from .inference import (build_inference_pipeline, existence_score, init_model, pipeline_input,
+                        pred_mask, read_rgb, to_pairs)
 
 
 def _output_name(index: int, img_path: Optional[str]) -> str:
@@ -33,7 +33,8 @@ class RRSISInferencer(MMSegInferencer):
     Calling it returns ``{'predictions': masks, 'visualization': pictures}``: masks are
     (H, W) uint8 arrays, 1 on the target, at each image's original size (a single array for
     a single input); pictures (``return_vis=True``) are RGB overlays with the expression as a
-    caption. With ``out_dir``, overlays go to ``out_dir/vis/<name>.png`` and masks (0/255
+    caption. A model with an existence head adds ``existence_scores``, p(target present) of
+    each input (its mask is empty where that is below the head's threshold). With ``out_dir``, overlays go to ``out_dir/vis/<name>.png`` and masks (0/255
     PNG) to ``out_dir/pred/<name>_mask.png``, where ``<name>`` is a running index (counted
     over the inferencer's life, as in mmseg) and the image file's stem, or 'array'.
 
@@ -147,7 +148,9 @@ class RRSISInferencer(MMSegInferencer):
 
         Returns:
             dict | SegDataSample | list[SegDataSample]: ``predictions`` ((H, W) uint8 0/1
-            masks) and ``visualization``; or the data samples.
+            masks), ``visualization`` and, for a model with an existence head,
+            ``existence_scores`` (p(target present) of each input, a float for a single
+            input); or the data samples.
         """
         if return_datasample:
             return preds[0] if len(preds) == 1 else preds
@@ -160,7 +163,12 @@ class RRSISInferencer(MMSegInferencer):
             masks.append(mask)
             self.num_pred_imgs += 1
         visualization = visualization or []
+        scores = [existence_score(pred) for pred in preds]
         if len(masks) == 1:
-            return dict(predictions=masks[0],
-                        visualization=visualization[0] if visualization else None)
-        return dict(predictions=masks, visualization=visualization)
+            out = dict(predictions=masks[0],
+                       visualization=visualization[0] if visualization else None)
+        else:
+            out = dict(predictions=masks, visualization=visualization)
+        if any(score is not None for score in scores):
+            out['existence_scores'] = scores[0] if len(scores) == 1 else scores
+        return out

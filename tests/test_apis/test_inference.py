@@ -173,6 +173,25 @@ def test_existence_score_comes_with_the_mask(tiny_notarget_model, tiny_model):
     assert 'LoadReferringAnnotations' not in steps
 
 
+def test_inferencer_gives_the_existence_scores(tiny_notarget_checkpoint, tiny_notarget_model,
+                                              tiny_checkpoint):
+    cfg = Config.fromfile(tiny_notarget_checkpoint['config'])
+    cfg.merge_from_dict(tiny_notarget_checkpoint['cfg_options'])
+    inferencer = RRSISInferencer(cfg, tiny_notarget_checkpoint['checkpoint'], device='cpu')
+    from mmrrsis.apis import existence_score
+    inputs = [(_image(40, 50), 'the red vehicle'), (_image(40, 50, 1), 'the white building')]
+    out = inferencer(inputs, batch_size=2)
+    expected = [existence_score(r) for r in inference_model(tiny_notarget_model, inputs)]
+    assert out['existence_scores'] == pytest.approx(expected, abs=1e-5)
+    single = inferencer(inputs[0])
+    assert single['existence_scores'] == pytest.approx(expected[0], abs=1e-5)
+    # a model without the head gives no scores
+    plain = Config.fromfile(tiny_checkpoint['config'])
+    plain.merge_from_dict(tiny_checkpoint['cfg_options'])
+    assert 'existence_scores' not in RRSISInferencer(plain, tiny_checkpoint['checkpoint'],
+                                                     device='cpu')(inputs[0])
+
+
 def test_threshold_set_at_init_empties_the_mask(tiny_notarget_checkpoint):
     image = _image(48, 60)
     masks = {}
