@@ -33,11 +33,21 @@ class ExistenceHead(BaseModule):
       carry no absolute position, which "the truck on the right" asks about);
     * s = K q / sqrt(D) (B, hw), a = softmax(s), pooled = a^T K (B, D): the pixels that
       match the query, pooled;
-    * logit = MLP([q; pooled; q ⊙ pooled; max(s)]), (B,), with a hidden layer of D.
+    * with ``mask_evidence``, also what the decode head painted, from its logits (B, C, h', w')
+      (C = 2: m = fg - bg; C = 1: m = the logit): w = AdaptiveAvgPool(sigmoid(m)) at h x w,
+      region = (w^T K) / sum(w), the keys under the mask, and three numbers: max(m), the
+      mean of the top 1 % of m and the mean of sigmoid(m) (the soft area);
+    * logit = MLP([q; pooled; q ⊙ pooled; max(s)] (+ [region; q ⊙ region; the three])), (B,),
+      with a hidden layer of D.
+
+    The decode head is the part of a referring model that grounds the expression best, at
+    every scale; the mask evidence lets the head check its answer ("is what it painted what
+    the expression describes?") rather than search the whole level again.
 
     The loss is ``loss_weight`` times the binary cross-entropy of the logit against each
-    sample's metainfo ``has_target`` (True when absent). Gradients reach the backbone and,
-    through ``query_from``, the module that made the query.
+    sample's metainfo ``has_target`` (False for a no-target sample; a sample without the
+    key has a target). Gradients reach the backbone, through ``query_from`` the module that
+    made the query, and, with ``mask_evidence`` unless ``detach_mask``, the decode head.
 
     Args:
         in_channels (int): Channels C of the visual level.
@@ -51,14 +61,16 @@ class ExistenceHead(BaseModule):
         query_channels (int, optional): C_q; required with ``query_from``. Defaults to None.
         position_encoding (bool): Whether the keys get a learned linear code of their
             position. Defaults to True.
+        mask_evidence (bool): Whether the head also reads the decode head's logits.
+            Defaults to False.
+        detach_mask (bool): With ``mask_evidence``, stop the existence loss's gradient at
+            the decode head's logits. Defaults to False.
         threshold (float): Inference empties the mask where p < threshold, in [0, 1].
             Defaults to 0.5.
         no_target_mask_loss (bool): Whether the segmentor's mask losses also score the
             no-target samples, against their all-background GT. Defaults to False: this
             head alone answers "absent", and the mask heads learn only where the target
-            is, from the same samples as without the feature. Short trainings on tiny
-            models with it on collapse to all-background masks (measured in
-            ``tools/analysis/no_target.py`` runs).
+            is, from the same samples as without the feature.
         loss_weight (float): Weight of the BCE. Defaults to 1.0.
         init_cfg (dict | list[dict], optional): Initialization config. Defaults to None.
     """
@@ -72,6 +84,8 @@ class ExistenceHead(BaseModule):
                  query_from: Optional[str] = None,
                  query_channels: Optional[int] = None,
                  position_encoding: bool = True,
+                 mask_evidence: bool = False,
+                 detach_mask: bool = False,
                  threshold: float = 0.5,
                  no_target_mask_loss: bool = False,
                  loss_weight: float = 1.0,
@@ -96,11 +110,14 @@ class ExistenceHead(BaseModule):
         self.key_proj = nn.Linear(in_channels, channels)
         self.pos_proj = nn.Linear(2, channels) if position_encoding else None
         self.key_norm = nn.LayerNorm(channels)
+        self.mask_evidence = mask_evidence
+        self.detach_mask = detach_mask
+        in_features = 3 * channels + 1 + (2 * channels + 3 if mask_evidence else 0)
         self.classifier = nn.Sequential(
-            nn.Linear(3 * channels + 1, channels), nn.ReLU(inplace=True), nn.Linear(channels, 1))
+            nn.Linear(in_features, channels), nn.ReLU(inplace=True), nn.Linear(channels, 1))
 
     def forward(self, inputs: List[Tensor], text_feats: Dict[str, Tensor],
-                query: Optional[Tensor] = None) -> Tensor:
+                query: Optional[Tensor] = None, seg_logits: Optional[Tensor] = None) -> Tensor:
         """Existence logits.
 
         Args:
@@ -108,6 +125,8 @@ class ExistenceHead(BaseModule):
             text_feats (dict): ``feats`` (B, Nt, C_l) and ``mask`` (B, Nt).
             query (Tensor, optional): (B, C_q) output of ``query_from``; required with it.
                 Defaults to None.
+            seg_logits (Tensor, optional): (B, C, h', w') decode head logits, C in {1, 2};
+                read with ``mask_evidence``. Defaults to None.
 
         Returns:
             Tensor: (B,) logits of p(target present).
@@ -127,7 +146,32 @@ class ExistenceHead(BaseModule):
         scores = torch.einsum('bnd,bd->bn', keys, q) / math.sqrt(self.channels)
         pooled = torch.einsum('bn,bnd->bd', scores.softmax(dim=1), keys)
         peak = scores.amax(dim=1, keepdim=True)
-        return self.classifier(torch.cat([q, pooled, q * pooled, peak], dim=1)).squeeze(1)
+        features = [q, pooled, q * pooled, peak]
+        if self.mask_evidence:
+            features += self._mask_features(seg_logits, keys, q, visual.shape[-2:])
+        return self.classifier(torch.cat(features, dim=1)).squeeze(1)
+
+    def _mask_features(self, seg_logits: Optional[Tensor], keys: Tensor, q: Tensor,
+                       size) -> List[Tensor]:
+        """[region, q ⊙ region, (B, 3) statistics of the margin] of the decode head's mask."""
+        if seg_logits is None:
+            raise ValueError('ExistenceHead(mask_evidence=True) got no decode head logits')
+        if seg_logits.dim() != 4 or seg_logits.shape[1] not in (1, 2):
+            raise ValueError('ExistenceHead(mask_evidence=True) reads binary logits (B, 1|2, '
+                             f'h, w), got {tuple(seg_logits.shape)}')
+        if self.detach_mask:
+            seg_logits = seg_logits.detach()
+        seg_logits = seg_logits.to(keys.dtype)
+        margin = seg_logits[:, 1] - seg_logits[:, 0] if seg_logits.shape[1] == 2 \
+            else seg_logits[:, 0]
+        prob = margin.sigmoid()
+        weights = F.adaptive_avg_pool2d(prob[:, None], tuple(size)).flatten(1)  # (B, hw)
+        region = torch.einsum('bn,bnd->bd', weights, keys) / weights.sum(1, keepdim=True).clamp(
+            min=1e-6)
+        flat = margin.flatten(1)
+        top = flat.topk(max(1, flat.shape[1] // 100), dim=1).values.mean(1)
+        stats = torch.stack([flat.amax(1), top, prob.flatten(1).mean(1)], dim=1)
+        return [region, q * region, stats]
 
     @staticmethod
     def _cell_centres(h: int, w: int, like: Tensor) -> Tensor:

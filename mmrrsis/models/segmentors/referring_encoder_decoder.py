@@ -116,6 +116,10 @@ class ReferringEncoderDecoder(EncoderDecoder):
         # Built last, so that every other module is initialised as without it.
         self.existence_head = None if existence_head is None else MODELS.build(existence_head)
         self._query_from = getattr(self.existence_head, 'query_from', None)
+        if self.with_existence_head and not self._scores_masks(self.decode_head):
+            raise ValueError(f'existence_head needs a decode head whose loss scores its logits '
+                             f'against the GT masks; {type(self.decode_head).__name__} has a '
+                             'loss of its own')
         if self._query_from is not None:
             try:
                 self.get_submodule(self._query_from)
@@ -143,8 +147,9 @@ class ReferringEncoderDecoder(EncoderDecoder):
             handle.remove()
 
     def _existence_logits(self, x: List[Tensor], text_feats: TextFeats,
-                          captured: List[Tensor]) -> Tensor:
-        """(B,) existence logits from the features and the captured query."""
+                          captured: List[Tensor], seg_logits: Tensor) -> Tensor:
+        """(B,) existence logits from the features, the captured query and the decode
+        head's logits."""
         query = None
         if self._query_from is not None:
             if len(captured) != 1:
@@ -152,7 +157,7 @@ class ReferringEncoderDecoder(EncoderDecoder):
                                    f'ran {len(captured)} times in the decode head\'s forward '
                                    'pass; it must run exactly once')
             query = captured[0]
-        return self.existence_head(x, text_feats, query)
+        return self.existence_head(x, text_feats, query, seg_logits)
 
     @staticmethod
     def _takes_text(head: nn.Module) -> bool:
@@ -185,10 +190,23 @@ class ReferringEncoderDecoder(EncoderDecoder):
             if self._takes_text(head):
                 return head.loss(x, text_feats, data_samples, self.train_cfg)
             return head.loss(x, data_samples, self.train_cfg)
+        return self._mask_losses(head, self._head_forward(head, x, text_feats), data_samples,
+                                 keep)
+
+    def _head_forward(self, head: nn.Module, x, text_feats: TextFeats) -> Tensor:
+        """The head's (B, C, h, w) logits, as its own ``loss`` and ``predict`` compute them."""
         seg_logits = head.forward(x, text_feats) if self._takes_text(head) else head.forward(x)
         if not isinstance(seg_logits, Tensor):
             raise TypeError(f'{type(head).__name__}.forward returned {type(seg_logits).__name__}; '
-                            'scoring only the target samples needs (B, C, h, w) logits')
+                            'the existence head needs (B, C, h, w) logits')
+        return seg_logits
+
+    @staticmethod
+    def _mask_losses(head: nn.Module, seg_logits: Tensor, data_samples: SampleList,
+                     keep: Optional[List[int]]) -> dict:
+        """``head.loss_by_feat`` of the samples ``keep`` (all when None)."""
+        if keep is None or len(keep) == len(data_samples):
+            return head.loss_by_feat(seg_logits, data_samples)
         if keep:
             return head.loss_by_feat(seg_logits[keep], [data_samples[i] for i in keep])
         # No target in the whole batch: the same entries, zero losses still on the graph.
@@ -214,13 +232,17 @@ class ReferringEncoderDecoder(EncoderDecoder):
         text = gather_text([s.get('text') for s in data_samples], 'ReferringEncoderDecoder.loss')
         x, text_feats = self.extract_feat(inputs, text)
         losses = {}
-        keep = self._mask_loss_samples(data_samples)
-        with self._capture_query() as captured:
-            decode_losses = self._head_loss(self.decode_head, x, text_feats, data_samples, keep)
+        keep = self._mask_loss_samples(data_samples)  # None (all) without the existence head
+        if not self.with_existence_head:
+            decode_losses = self._head_loss(self.decode_head, x, text_feats, data_samples)
+        else:  # one forward of the decode head: its logits also feed the existence head
+            with self._capture_query() as captured:
+                seg_logits = self._head_forward(self.decode_head, x, text_feats)
+            decode_losses = self._mask_losses(self.decode_head, seg_logits, data_samples, keep)
         for name, value in decode_losses.items():
             losses[f'decode.{name}'] = value
         if self.with_existence_head:
-            logits = self._existence_logits(x, text_feats, captured)
+            logits = self._existence_logits(x, text_feats, captured, seg_logits)
             for name, value in self.existence_head.loss(logits, data_samples).items():
                 losses[f'exist.{name}'] = value
         if self.with_auxiliary_head:
@@ -229,7 +251,7 @@ class ReferringEncoderDecoder(EncoderDecoder):
             for idx, head in enumerate(aux_heads):
                 prefix = f'aux_{idx}' if isinstance(self.auxiliary_head, nn.ModuleList) else 'aux'
                 for name, value in self._head_loss(head, x, text_feats, data_samples,
-                                                        keep).items():
+                                                   keep).items():
                     losses[f'{prefix}.{name}'] = value
         return losses
 
@@ -242,18 +264,18 @@ class ReferringEncoderDecoder(EncoderDecoder):
         text = gather_text([m.get('text') for m in batch_img_metas],
                            'ReferringEncoderDecoder.encode_decode')
         x, text_feats = self.extract_feat(inputs, text)
-        with self._capture_query() as captured:
+        if not self.with_existence_head:
             if self._takes_text(self.decode_head):
-                seg_logits = self.decode_head.predict(x, text_feats, batch_img_metas,
-                                                      self.test_cfg)
-            else:
-                seg_logits = self.decode_head.predict(x, batch_img_metas, self.test_cfg)
-        if self.with_existence_head:
-            logits = self._existence_logits(x, text_feats, captured)
-            for meta, logit in zip(batch_img_metas, logits):
-                previous = meta.get('existence_logit')
-                meta['existence_logit'] = logit if previous is None else \
-                    torch.maximum(previous, logit)
+                return self.decode_head.predict(x, text_feats, batch_img_metas, self.test_cfg)
+            return self.decode_head.predict(x, batch_img_metas, self.test_cfg)
+        with self._capture_query() as captured:
+            raw_logits = self._head_forward(self.decode_head, x, text_feats)
+        seg_logits = self.decode_head.predict_by_feat(raw_logits, batch_img_metas)
+        logits = self._existence_logits(x, text_feats, captured, raw_logits)
+        for meta, logit in zip(batch_img_metas, logits):
+            previous = meta.get('existence_logit')
+            meta['existence_logit'] = logit if previous is None else \
+                torch.maximum(previous, logit)
         return seg_logits
 
     def predict(self, inputs: Tensor, data_samples: OptSampleList = None) -> SampleList:

@@ -75,6 +75,44 @@ def test_logits_from_a_query():
         head(visual, text)
 
 
+def test_mask_evidence_reads_the_decode_head_logits():
+    head = ExistenceHead(in_channels=12, channels=16, text_channels=10, mask_evidence=True)
+    visual, text = _inputs()
+    torch.manual_seed(1)
+    seg = torch.randn(2, 2, 12, 12, requires_grad=True)
+    logits = head(visual, text, seg_logits=seg)
+    assert logits.shape == (2, )
+    # only the margin fg - bg counts, and a 1-channel head's logit is that margin
+    assert torch.allclose(head(visual, text, seg_logits=seg + 3.0), logits)
+    margin = (seg[:, 1:] - seg[:, :1]).detach()
+    assert torch.allclose(head(visual, text, seg_logits=margin), logits, atol=1e-6)
+    assert not torch.allclose(head(visual, text, seg_logits=seg.flip(-1)), logits)
+    # by hand: the region is the keys weighted by the mask pooled to the level's 3 x 3
+    keys = head.key_norm(head.key_proj(visual[1].flatten(2).transpose(1, 2)) +
+                         head.pos_proj(head._cell_centres(3, 3, seg)))
+    q = head.query_norm(head.query_proj((text['feats'][:, :3]).mean(1)))
+    region, q_region, stats = head._mask_features(seg, keys, q, (3, 3))
+    prob = margin[:, 0].sigmoid()
+    weights = prob.reshape(2, 3, 4, 3, 4).mean((2, 4)).flatten(1)
+    assert torch.allclose(region, (weights[..., None] * keys).sum(1) / weights.sum(1)[:, None],
+                          atol=1e-6)
+    flat = margin.flatten(1)
+    assert torch.allclose(stats[:, 0], flat.amax(1))
+    assert torch.allclose(stats[:, 1], flat.sort(1, descending=True).values[:, :1].mean(1))
+    assert torch.allclose(stats[:, 2], prob.flatten(1).mean(1))
+    # gradients reach the logits unless detach_mask
+    head.loss(logits, _samples(True, False))['loss_exist'].backward()
+    assert seg.grad.abs().sum() > 0
+    seg.grad = None
+    head.detach_mask = True
+    head.loss(head(visual, text, seg_logits=seg), _samples(True, False))['loss_exist'].backward()
+    assert seg.grad is None
+    with pytest.raises(ValueError, match='got no decode head logits'):
+        head(visual, text)
+    with pytest.raises(ValueError, match=r'binary logits .* got \(2, 3, 12, 12\)'):
+        head(visual, text, seg_logits=torch.zeros(2, 3, 12, 12))
+
+
 def test_bce_against_has_target():
     head = ExistenceHead(in_channels=12, channels=16, text_channels=10, loss_weight=2.0)
     logits = torch.tensor([2.0, -1.0, -0.5])

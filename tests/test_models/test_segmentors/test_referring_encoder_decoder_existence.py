@@ -236,3 +236,25 @@ def test_a_batch_without_targets_has_zero_mask_losses(cfgs, method):
     assert mask_losses and all(v.item() == 0 and v.requires_grad for v in mask_losses)
     sum(v for k, v in losses.items() if 'loss' in k).backward()  # still one graph
     assert all(p.grad is not None for p in model.existence_head.parameters())
+
+
+def test_mask_evidence_is_the_decode_heads_own_logits(cfgs):
+    """With mask_evidence the existence head reads the logits the decode head scores, and its
+    loss trains the decode head unless detach_mask."""
+    for detach in (False, True):
+        model = build(cfgs['lavt'][1], mask_evidence=True, detach_mask=detach)
+        seen = []
+        model.existence_head.register_forward_hook(
+            lambda module, args, output: seen.append(args[3]))
+        data = batch(model)
+        losses = model.loss(**data)
+        assert seen[0].shape == (4, 2, 16, 16)  # LAVTHead's logits at 1/4 of the input
+        losses['exist.loss_exist'].backward()
+        grads = [p.grad for n, p in model.decode_head.named_parameters()]
+        assert any(g is not None and g.abs().sum() > 0 for g in grads) != detach
+    # at inference the same logits: the existence score is a function of them
+    model.eval()
+    seen.clear()
+    with torch.no_grad():
+        results = model.predict(**batch(model, training=False))
+    assert len(seen) == 1 and all('existence_score' in r for r in results)
