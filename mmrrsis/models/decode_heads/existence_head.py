@@ -187,7 +187,7 @@ class ExistenceHead(BaseModule):
         Args:
             logits (Tensor): (B,) existence logits.
             batch_data_samples (list[SegDataSample]): Samples, metainfo ``has_target``
-                optional (True when absent).
+                optional (False for a no-target sample; True when missing).
 
         Returns:
             dict[str, Tensor]: ``loss_exist`` (times ``loss_weight``) and ``acc_exist``, the

@@ -56,19 +56,22 @@ class ReferringEncoderDecoder(EncoderDecoder):
     (``FPN``, ``FCNHead``, ``FPNHead``...) plug in unchanged.
 
     With ``existence_head`` (e.g. :class:`ExistenceHead`; off unless configured) the model
-    also says whether the expression's object is in the image at all. It reads the visual
-    features, ``text_feats`` and, when the head names a ``query_from`` submodule (BTDNet:
-    ``'decode_head.fg_proj'``, the target prototype), that module's output in the decode
-    head's own forward pass, captured by a forward hook held only during that call.
-    Training adds ``exist.loss_exist`` (BCE against the metainfo ``has_target``, True when
-    absent) to the mask losses. Those score only the target samples unless the head sets
-    ``no_target_mask_loss=True``, which also trains the masks of the no-target samples to
-    be all background (mask heads only: the decode head and every auxiliary head whose
-    loss is its logits against the GT; others, like D-MOLS, see the whole batch). At inference each data sample gets ``existence_score``, a 0-d tensor
-    p(target present) (slide inference: the highest over the windows), and where
-    p < the head's ``threshold`` its ``pred_sem_seg`` and ``pred_sem_seg_input`` are emptied
-    (all background); ``seg_logits`` stay the decode head's. A test-time-augmentation merge
-    rebuilds the mask from ``seg_logits`` and so ignores the decision.
+    also says whether the expression's object is in the image at all. The decode head then
+    runs once as ``forward`` + ``loss_by_feat`` / ``predict_by_feat`` (so it must be a mask
+    head: mmseg's or :class:`BaseReferringDecodeHead`'s loss and predict), and the existence
+    head reads the visual features, ``text_feats``, the decode head's logits and, when it
+    names a ``query_from`` submodule (BTDNet: ``'decode_head.fg_proj'``, the target
+    prototype), that module's output in the same pass, captured by a forward hook held only
+    during that call. Training adds ``exist.loss_exist`` (BCE against the metainfo
+    ``has_target``, False for a no-target sample, True when missing) to the mask losses.
+    Those score only the target samples unless the head sets ``no_target_mask_loss=True``
+    (mask heads only: the decode head and every auxiliary head whose loss is its logits
+    against the GT; others, like D-MOLS, see the whole batch). At inference each data sample
+    gets ``existence_score``, a 0-d tensor p(target present) (slide inference: the highest
+    over the windows), and where p < the head's ``threshold`` its ``pred_sem_seg`` and
+    ``pred_sem_seg_input`` are emptied (all background); ``seg_logits`` stay the decode
+    head's. A test-time-augmentation merge rebuilds the mask from ``seg_logits`` and so
+    ignores the decision.
 
     Args:
         backbone (dict): Backbone config.
