@@ -47,7 +47,8 @@ class ExistenceHead(BaseModule):
     The loss is ``loss_weight`` times the binary cross-entropy of the logit against each
     sample's metainfo ``has_target`` (False for a no-target sample; a sample without the
     key has a target). Gradients reach the backbone, through ``query_from`` the module that
-    made the query, and, with ``mask_evidence`` unless ``detach_mask``, the decode head.
+    made the query, and, with ``mask_evidence`` unless ``detach_mask``, the decode head;
+    ``detach_inputs`` stops them all.
 
     Args:
         in_channels (int): Channels C of the visual level.
@@ -65,6 +66,11 @@ class ExistenceHead(BaseModule):
             Defaults to False.
         detach_mask (bool): With ``mask_evidence``, stop the existence loss's gradient at
             the decode head's logits. Defaults to False.
+        detach_inputs (bool): Stop it at every input (visual features, query and logits):
+            the existence loss then trains this head alone, a probe on a model that the mask
+            losses train as without it. Defaults to False. In short trainings with gradient
+            clipping, an attached existence loss takes a share of the clipped norm from the
+            mask losses.
         threshold (float): Inference empties the mask where p < threshold, in [0, 1].
             Defaults to 0.5.
         no_target_mask_loss (bool): Whether the segmentor's mask losses also score the
@@ -86,6 +92,7 @@ class ExistenceHead(BaseModule):
                  position_encoding: bool = True,
                  mask_evidence: bool = False,
                  detach_mask: bool = False,
+                 detach_inputs: bool = False,
                  threshold: float = 0.5,
                  no_target_mask_loss: bool = False,
                  loss_weight: float = 1.0,
@@ -111,7 +118,8 @@ class ExistenceHead(BaseModule):
         self.pos_proj = nn.Linear(2, channels) if position_encoding else None
         self.key_norm = nn.LayerNorm(channels)
         self.mask_evidence = mask_evidence
-        self.detach_mask = detach_mask
+        self.detach_mask = detach_mask or detach_inputs
+        self.detach_inputs = detach_inputs
         in_features = 3 * channels + 1 + (2 * channels + 3 if mask_evidence else 0)
         self.classifier = nn.Sequential(
             nn.Linear(in_features, channels), nn.ReLU(inplace=True), nn.Linear(channels, 1))
@@ -137,8 +145,10 @@ class ExistenceHead(BaseModule):
             source = query
         else:
             source = masked_mean(text_feats['feats'], text_feats['mask'])
-        q = self.query_norm(self.query_proj(source))
         visual = inputs[self.in_index]
+        if self.detach_inputs:
+            source, visual = source.detach(), visual.detach()
+        q = self.query_norm(self.query_proj(source))
         keys = self.key_proj(visual.flatten(2).transpose(1, 2))
         if self.pos_proj is not None:
             keys = keys + self.pos_proj(self._cell_centres(*visual.shape[-2:], keys))

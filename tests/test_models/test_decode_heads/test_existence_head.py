@@ -135,6 +135,22 @@ def test_gradients_reach_the_features_and_the_query():
     assert all(p.grad is not None for p in head.parameters())
 
 
+def test_detach_inputs_trains_the_head_alone():
+    head = ExistenceHead(in_channels=12, channels=16, query_from='x.y', query_channels=7,
+                         mask_evidence=True, detach_inputs=True)
+    visual, text = _inputs()
+    visual[1].requires_grad_(True)
+    query = torch.randn(2, 7, requires_grad=True)
+    seg = torch.randn(2, 1, 6, 6, requires_grad=True)
+    logits = head(visual, text, query, seg)
+    head.loss(logits, _samples(True, False))['loss_exist'].backward()
+    assert visual[1].grad is None and query.grad is None and seg.grad is None
+    assert all(p.grad is not None for p in head.parameters())
+    # the same function as without the switch
+    head.detach_inputs = head.detach_mask = False
+    assert torch.equal(head(visual, text, query, seg), logits)
+
+
 @pytest.mark.parametrize('kwargs, error, match', [
     (dict(in_channels=[12, 24]), TypeError, 'in_channels and in_index must be ints'),
     (dict(in_channels=12, query_from='decode_head.fg_proj'), ValueError, 'together'),
