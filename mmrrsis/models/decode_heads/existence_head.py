@@ -37,8 +37,13 @@ class ExistenceHead(BaseModule):
       (C = 2: m = fg - bg; C = 1: m = the logit): w = AdaptiveAvgPool(sigmoid(m)) at h x w,
       region = (w^T K) / sum(w), the keys under the mask, and three numbers: max(m), the
       mean of the top 1 % of m and the mean of sigmoid(m) (the soft area);
-    * logit = MLP([q; pooled; q ⊙ pooled; max(s)] (+ [region; q ⊙ region; the three])), (B,),
-      with a hidden layer of D.
+    * with ``token_matching``, every real token t_j of ``text_feats['feats']`` also looks
+      for itself: u_j = LayerNorm(Linear(t_j)), s_j = K u_j / sqrt(D), found_j =
+      softmax(s_j)^T K and peak_j = max(s_j); a softmax over the real tokens of
+      Linear(u_j) weighs them (α_j: "building" more than "the"), giving Σ α_j found_j,
+      Σ α_j peak_j and the soft minimum -log Σ α_j exp(-peak_j), the worst-matched word;
+    * logit = MLP of the concatenation of [q; pooled; q ⊙ pooled; max(s)] and what the
+      options add, (B,), with a hidden layer of D.
 
     The decode head is the part of a referring model that grounds the expression best, at
     every scale; the mask evidence lets the head check its answer ("is what it painted what
@@ -64,6 +69,8 @@ class ExistenceHead(BaseModule):
             position. Defaults to True.
         mask_evidence (bool): Whether the head also reads the decode head's logits.
             Defaults to False.
+        token_matching (bool): Whether every text token also looks for itself among the
+            pixels. Defaults to False.
         detach_mask (bool): With ``mask_evidence``, stop the existence loss's gradient at
             the decode head's logits. Defaults to False.
         detach_inputs (bool): Stop it at every input (visual features, query and logits):
@@ -91,6 +98,7 @@ class ExistenceHead(BaseModule):
                  query_channels: Optional[int] = None,
                  position_encoding: bool = True,
                  mask_evidence: bool = False,
+                 token_matching: bool = False,
                  detach_mask: bool = False,
                  detach_inputs: bool = False,
                  threshold: float = 0.5,
@@ -120,7 +128,13 @@ class ExistenceHead(BaseModule):
         self.mask_evidence = mask_evidence
         self.detach_mask = detach_mask or detach_inputs
         self.detach_inputs = detach_inputs
-        in_features = 3 * channels + 1 + (2 * channels + 3 if mask_evidence else 0)
+        self.token_matching = token_matching
+        if token_matching:
+            self.token_proj = nn.Linear(text_channels, channels)
+            self.token_norm = nn.LayerNorm(channels)
+            self.token_weight = nn.Linear(channels, 1)
+        in_features = (3 * channels + 1 + (2 * channels + 3 if mask_evidence else 0) +
+                       (channels + 2 if token_matching else 0))
         self.classifier = nn.Sequential(
             nn.Linear(in_features, channels), nn.ReLU(inplace=True), nn.Linear(channels, 1))
 
@@ -159,7 +173,24 @@ class ExistenceHead(BaseModule):
         features = [q, pooled, q * pooled, peak]
         if self.mask_evidence:
             features += self._mask_features(seg_logits, keys, q, visual.shape[-2:])
+        if self.token_matching:
+            features += self._token_features(text_feats, keys)
         return self.classifier(torch.cat(features, dim=1)).squeeze(1)
+
+    def _token_features(self, text_feats: Dict[str, Tensor], keys: Tensor) -> List[Tensor]:
+        """[Σ α_j found_j, Σ α_j peak_j, soft minimum of peak_j] over the real tokens."""
+        tokens, real = text_feats['feats'], text_feats['mask'].bool()
+        if self.detach_inputs:
+            tokens = tokens.detach()
+        u = self.token_norm(self.token_proj(tokens))  # (B, Nt, D)
+        scores = torch.einsum('bnd,btd->btn', keys, u) / math.sqrt(self.channels)
+        found = torch.einsum('btn,bnd->btd', scores.softmax(dim=2), keys)
+        peak = scores.amax(dim=2)  # (B, Nt)
+        alpha = self.token_weight(u).squeeze(-1).masked_fill(~real, float('-inf')).softmax(1)
+        alpha = alpha.nan_to_num(0.0)  # a sample without real tokens weighs none
+        weakest = -torch.logsumexp(-peak + alpha.clamp(min=1e-12).log(), dim=1, keepdim=True)
+        return [torch.einsum('bt,btd->bd', alpha, found), (alpha * peak).sum(1, keepdim=True),
+                weakest]
 
     def _mask_features(self, seg_logits: Optional[Tensor], keys: Tensor, q: Tensor,
                        size) -> List[Tensor]:

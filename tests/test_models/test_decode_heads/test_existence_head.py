@@ -113,6 +113,28 @@ def test_mask_evidence_reads_the_decode_head_logits():
         head(visual, text, seg_logits=torch.zeros(2, 3, 12, 12))
 
 
+def test_token_matching_by_hand_and_padding():
+    head = ExistenceHead(in_channels=12, channels=16, text_channels=10, token_matching=True)
+    visual, text = _inputs()
+    logits = head(visual, text)
+    text['feats'][:, 3:] = 1e3  # padded tokens reach nothing
+    assert torch.allclose(head(visual, text), logits)
+    keys = head.key_norm(head.key_proj(visual[1].flatten(2).transpose(1, 2)) +
+                         head.pos_proj(head._cell_centres(3, 3, visual[1])))
+    found, mean_peak, weakest = head._token_features(text, keys)
+    for b in range(2):
+        u = head.token_norm(head.token_proj(text['feats'][b, :3]))  # the 3 real tokens
+        s = keys[b] @ u.T / 4  # (9, 3), sqrt(16) = 4
+        alpha = head.token_weight(u)[:, 0].softmax(0)
+        peaks = s.max(0).values
+        assert torch.allclose(found[b], (alpha[:, None] * (s.softmax(0).T @ keys[b])).sum(0),
+                              atol=1e-5)
+        assert torch.allclose(mean_peak[b, 0], (alpha * peaks).sum(), atol=1e-6)
+        assert torch.allclose(weakest[b, 0], -torch.log((alpha * torch.exp(-peaks)).sum()),
+                              atol=1e-5)
+        assert weakest[b, 0] <= mean_peak[b, 0] + 1e-6  # a soft minimum lies below the mean
+
+
 def test_bce_against_has_target():
     head = ExistenceHead(in_channels=12, channels=16, text_channels=10, loss_weight=2.0)
     logits = torch.tensor([2.0, -1.0, -0.5])
