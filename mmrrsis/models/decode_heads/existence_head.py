@@ -49,8 +49,8 @@ class ExistenceHead(BaseModule):
     every scale; the mask evidence lets the head check its answer ("is what it painted what
     the expression describes?") rather than search the whole level again.
 
-    The loss is ``loss_weight`` times the binary cross-entropy of the logit against each
-    sample's metainfo ``has_target`` (False for a no-target sample; a sample without the
+    The loss is ``loss_weight`` times the binary cross-entropy (the terms of the samples with
+    a target times ``present_weight``) of the logit against each sample's metainfo ``has_target`` (False for a no-target sample; a sample without the
     key has a target). Gradients reach the backbone, through ``query_from`` the module that
     made the query, and, with ``mask_evidence`` unless ``detach_mask``, the decode head;
     ``detach_inputs`` stops them all.
@@ -84,6 +84,10 @@ class ExistenceHead(BaseModule):
             no-target samples, against their all-background GT. Defaults to False: this
             head alone answers "absent", and the mask heads learn only where the target
             is, from the same samples as without the feature.
+        present_weight (float): Weight of the BCE term of a sample with a target, against 1
+            for a no-target sample (torch's ``pos_weight``). With a share r of no-target
+            samples, r / (1 - r) makes the two classes count alike, so that p = 0.5 sits
+            between them rather than towards the commoner one. Defaults to 1.0.
         loss_weight (float): Weight of the BCE. Defaults to 1.0.
         init_cfg (dict | list[dict], optional): Initialization config. Defaults to None.
     """
@@ -103,6 +107,7 @@ class ExistenceHead(BaseModule):
                  detach_inputs: bool = False,
                  threshold: float = 0.5,
                  no_target_mask_loss: bool = False,
+                 present_weight: float = 1.0,
                  loss_weight: float = 1.0,
                  init_cfg: OptMultiConfig = None):
         super().__init__(init_cfg=init_cfg)
@@ -119,6 +124,9 @@ class ExistenceHead(BaseModule):
         self.query_from = query_from
         self.threshold = threshold
         self.no_target_mask_loss = no_target_mask_loss
+        if present_weight <= 0:
+            raise ValueError(f'ExistenceHead: present_weight must be > 0, got {present_weight}')
+        self.present_weight = present_weight
         self.loss_weight = loss_weight
         self.query_proj = nn.Linear(query_channels if query_from else text_channels, channels)
         self.query_norm = nn.LayerNorm(channels)
@@ -237,7 +245,8 @@ class ExistenceHead(BaseModule):
         target = logits.new_tensor(
             [float(s.metainfo.get('has_target', True)) for s in batch_data_samples])
         # float32 under autocast, as the mask losses
-        loss = F.binary_cross_entropy_with_logits(logits.float(), target.float())
+        loss = F.binary_cross_entropy_with_logits(
+            logits.float(), target.float(), pos_weight=target.new_tensor(self.present_weight))
         present = logits.detach().sigmoid() >= self.threshold
         accuracy = (present == target.bool()).float().mean() * 100
         return dict(loss_exist=self.loss_weight * loss, acc_exist=accuracy)

@@ -145,6 +145,11 @@ def test_bce_against_has_target():
     assert losses['loss_exist'].item() == pytest.approx(2 * expected, rel=1e-6)
     # right: p = 0.88 present, p = 0.27 absent; wrong: p = 0.38 but a target is there
     assert losses['acc_exist'].item() == pytest.approx(100 * 2 / 3)
+    # present_weight scales the terms of the samples with a target
+    head = ExistenceHead(in_channels=12, channels=16, text_channels=10, present_weight=0.25)
+    weighted = head.loss(logits, _samples(True, False, None))['loss_exist'].item()
+    assert weighted == pytest.approx((0.25 * math.log1p(math.exp(-2)) + math.log1p(math.exp(-1)) +
+                                      0.25 * math.log1p(math.exp(0.5))) / 3, rel=1e-6)
 
 
 def test_gradients_reach_the_features_and_the_query():
@@ -178,6 +183,7 @@ def test_detach_inputs_trains_the_head_alone():
     (dict(in_channels=12, query_from='decode_head.fg_proj'), ValueError, 'together'),
     (dict(in_channels=12, query_channels=8), ValueError, 'together'),
     (dict(in_channels=12, threshold=1.5), ValueError, r'threshold must lie in \[0, 1\]'),
+    (dict(in_channels=12, present_weight=0), ValueError, 'present_weight must be > 0'),
 ])
 def test_bad_arguments_are_named(kwargs, error, match):
     with pytest.raises(error, match=match):
