@@ -50,8 +50,8 @@ class ExistenceHead(BaseModule):
     the expression describes?") rather than search the whole level again.
 
     The loss is ``loss_weight`` times the binary cross-entropy (the terms of the samples with
-    a target times ``present_weight``) of the logit against each sample's metainfo ``has_target`` (False for a no-target sample; a sample without the
-    key has a target). Gradients reach the backbone, through ``query_from`` the module that
+    a target times ``present_weight``) of the logit against each sample's metainfo
+    ``has_target`` (False for a no-target sample; a sample without the key has a target). Gradients reach the backbone, through ``query_from`` the module that
     made the query, and, with ``mask_evidence`` unless ``detach_mask``, the decode head;
     ``detach_inputs`` stops them all.
 
@@ -60,8 +60,8 @@ class ExistenceHead(BaseModule):
         in_index (int): Which backbone output is the visual level. Defaults to -1 (the
             coarsest, most fused one).
         channels (int): Width D. Defaults to 256.
-        text_channels (int): Text width C_l (used when ``query_from`` is None).
-            Defaults to 768.
+        text_channels (int): Text width C_l (read when ``query_from`` is None or with
+            ``token_matching``). Defaults to 768.
         query_from (str, optional): Segmentor submodule whose (B, C_q) output is the query
             source. Defaults to None (the pooled text).
         query_channels (int, optional): C_q; required with ``query_from``. Defaults to None.
