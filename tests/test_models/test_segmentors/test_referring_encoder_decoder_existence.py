@@ -98,17 +98,21 @@ def test_off_is_the_model_without_the_feature(cfgs, method):
 
 
 @pytest.mark.parametrize('method', METHODS)
-def test_existence_loss_and_its_gradients(cfgs, method):
-    model = build(cfgs[method][1])
+@pytest.mark.parametrize('detach', [False, True])
+def test_existence_loss_and_its_gradients(cfgs, method, detach):
+    """Attached, the existence loss trains the backbone and the query's module too; with
+    detach_inputs (the _notarget configs) it trains the head alone."""
+    model = build(cfgs[method][1], detach_inputs=detach)
     losses = model.loss(**batch(model))
     plain = build(cfgs[method][0])
     assert set(losses) == set(plain.loss(**batch(plain))) | {'exist.loss_exist', 'exist.acc_exist'}
     losses['exist.loss_exist'].backward()
     backbone_grad = sum(p.grad.abs().sum() for p in model.backbone.parameters()
                         if p.grad is not None)
-    assert backbone_grad > 0
+    assert (backbone_grad > 0) != detach
     if method == 'btdnet':  # the query is the target prototype: its projection learns too
-        assert model.decode_head.fg_proj.weight.grad.abs().sum() > 0
+        grad = model.decode_head.fg_proj.weight.grad
+        assert (grad is not None and grad.abs().sum() > 0) != detach
     assert all(p.grad is not None for p in model.existence_head.parameters())
 
 
@@ -242,7 +246,8 @@ def test_mask_evidence_is_the_decode_heads_own_logits(cfgs):
     """With mask_evidence the existence head reads the logits the decode head scores, and its
     loss trains the decode head unless detach_mask."""
     for detach in (False, True):
-        model = build(cfgs['lavt'][1], mask_evidence=True, detach_mask=detach)
+        model = build(cfgs['lavt'][1], mask_evidence=True, detach_mask=detach,
+                      detach_inputs=False)
         seen = []
         model.existence_head.register_forward_hook(
             lambda module, args, output: seen.append(args[3]))
