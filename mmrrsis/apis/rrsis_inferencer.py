@@ -34,8 +34,9 @@ class RRSISInferencer(MMSegInferencer):
     (H, W) uint8 arrays, 1 on the target, at each image's original size (a single array for
     a single input); pictures (``return_vis=True``) are RGB overlays with the expression as a
     caption. A model with an existence head adds ``existence_scores``, p(target present) of
-    each input (its mask is empty where that is below the head's threshold). With ``out_dir``, overlays go to ``out_dir/vis/<name>.png`` and masks (0/255
-    PNG) to ``out_dir/pred/<name>_mask.png``, where ``<name>`` is a running index (counted
+    each input (its mask is empty where that is below the head's threshold). With
+    ``out_dir``, overlays go to ``out_dir/vis/<name>.png`` and masks (0/255 PNG) to
+    ``out_dir/pred/<name>_mask.png``, where ``<name>`` is a running index (counted
     over the inferencer's life, as in mmseg) and the image file's stem, or 'array'.
 
     Example::

@@ -51,9 +51,10 @@ class ExistenceHead(BaseModule):
 
     The loss is ``loss_weight`` times the binary cross-entropy (the terms of the samples with
     a target times ``present_weight``) of the logit against each sample's metainfo
-    ``has_target`` (False for a no-target sample; a sample without the key has a target). Gradients reach the backbone, through ``query_from`` the module that
-    made the query, and, with ``mask_evidence`` unless ``detach_mask``, the decode head;
-    ``detach_inputs`` stops them all.
+    ``has_target`` (False for a no-target sample; a sample without the key has a target).
+    Gradients reach the backbone, through ``query_from`` the module that made the query,
+    and, with ``mask_evidence`` unless ``detach_mask``, the decode head; ``detach_inputs``
+    stops them all.
 
     Args:
         in_channels (int): Channels C of the visual level.
@@ -75,9 +76,9 @@ class ExistenceHead(BaseModule):
             the decode head's logits. Defaults to False.
         detach_inputs (bool): Stop it at every input (visual features, query and logits):
             the existence loss then trains this head alone, a probe on a model that the mask
-            losses train as without it. Defaults to False. In short trainings with gradient
-            clipping, an attached existence loss takes a share of the clipped norm from the
-            mask losses.
+            losses train as without it. Defaults to False. Attached, the existence loss cost
+            the tiny synthetic models 8 to 25 points of mask mIoU (README, "No-target
+            expressions").
         threshold (float): Inference empties the mask where p < threshold, in [0, 1].
             Defaults to 0.5.
         no_target_mask_loss (bool): Whether the segmentor's mask losses also score the

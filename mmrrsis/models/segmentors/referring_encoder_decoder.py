@@ -189,7 +189,7 @@ class ReferringEncoderDecoder(EncoderDecoder):
                    keep: Optional[List[int]] = None) -> dict:
         """The head's losses; with ``keep`` (indices into the batch) a mask head scores only
         those samples, after a forward pass over the whole batch."""
-        if keep is None or len(keep) == len(data_samples) or not self._scores_masks(head):
+        if keep is None or not self._scores_masks(head):
             if self._takes_text(head):
                 return head.loss(x, text_feats, data_samples, self.train_cfg)
             return head.loss(x, data_samples, self.train_cfg)
