@@ -1,4 +1,5 @@
-"""Child registries of MMSegmentation's, so plain mmseg/mmengine names resolve under scope ``mmrrsis``."""
+"""Child registries of MMSegmentation's, so plain mmseg/mmengine names resolve under scope
+``mmrrsis``."""
 from mmengine.registry import Registry
 from mmseg.registry import DATA_SAMPLERS as MMSEG_DATA_SAMPLERS
 from mmseg.registry import DATASETS as MMSEG_DATASETS
@@ -34,7 +35,8 @@ HOOKS = Registry('hook', parent=MMSEG_HOOKS, locations=['mmrrsis.engine'])
 DATASETS = Registry('dataset', parent=MMSEG_DATASETS, locations=['mmrrsis.datasets'])
 DATA_SAMPLERS = Registry('data sampler', parent=MMSEG_DATA_SAMPLERS,
                          locations=['mmrrsis.datasets'])
-TRANSFORMS = Registry('transform', parent=MMSEG_TRANSFORMS, locations=['mmrrsis.datasets.transforms'])
+TRANSFORMS = Registry('transform', parent=MMSEG_TRANSFORMS,
+                      locations=['mmrrsis.datasets.transforms'])
 MODELS = Registry('model', parent=MMSEG_MODELS, locations=['mmrrsis.models'])
 MODEL_WRAPPERS = Registry('model_wrapper', parent=MMSEG_MODEL_WRAPPERS)
 WEIGHT_INITIALIZERS = Registry('weight initializer', parent=MMSEG_WEIGHT_INITIALIZERS)

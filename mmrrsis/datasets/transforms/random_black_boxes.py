@@ -1,4 +1,5 @@
-"""Random black squares on a fixed share of the training refs (RMSIN's and FIANet's RRSIS-D recipe)."""
+"""Random black squares on a fixed share of the training refs (RMSIN's and FIANet's RRSIS-D
+recipe)."""
 import hashlib
 from typing import Tuple
 

@@ -26,7 +26,8 @@ class RRSISMetric(BaseMetric):
 
     Implements the evaluation protocol of the LAVT lineage (LAVT, RMSIN, FIANet, LGCE) used by the
     BTDNet paper's tables. For each sample (one expression), with ``ignore_index`` pixels of the GT
-    removed from both sets: I = |pred ∧ gt|, U = |pred ∨ gt|, IoU = I / U, and IoU = 0 when U = 0.
+    removed from both sets: I = |pred ∧ gt|, U = |pred ∨ gt|, IoU = I / U, and IoU = 0 when
+    U = 0.
     Over the split: oIoU = ΣI / ΣU (0 if ΣU = 0), mIoU = mean of the per-sample IoU (samples with
     U = 0 still count in the denominator), Pr@t = share of samples with IoU ≥ t. All are reported
     in percent. oIoU equals mmdet 3.3 ``RefSegMetric``'s cIoU.

@@ -166,7 +166,8 @@ class ReferringEncoderDecoder(EncoderDecoder):
     def _takes_text(head: nn.Module) -> bool:
         return getattr(head, 'takes_text', False)
 
-    def extract_feat(self, inputs: Tensor, text: Dict[str, Tensor]) -> Tuple[List[Tensor], TextFeats]:
+    def extract_feat(self, inputs: Tensor,
+                     text: Dict[str, Tensor]) -> Tuple[List[Tensor], TextFeats]:
         """Encodes image and text.
 
         Args:
@@ -362,7 +363,8 @@ class ReferringEncoderDecoder(EncoderDecoder):
         """Raw decode-head output, without post-processing."""
         if data_samples is None:
             raise ValueError('ReferringEncoderDecoder._forward needs data samples with text')
-        text = gather_text([s.get('text') for s in data_samples], 'ReferringEncoderDecoder._forward')
+        text = gather_text([s.get('text') for s in data_samples],
+                           'ReferringEncoderDecoder._forward')
         x, text_feats = self.extract_feat(inputs, text)
         if self._takes_text(self.decode_head):
             return self.decode_head.forward(x, text_feats)

@@ -5,6 +5,7 @@ from .scale_aware_gate import ScaleAwareGate
 from .text_utils import coord_grid, masked_mean
 
 __all__ = [
-    'CrossAttentionLayer', 'LanguageGate', 'MSDeformAttention', 'PixelWordAttention', 'SDPAttention',
-    'ScaleAwareGate', 'coord_grid', 'masked_mean', 'pixel_instance_norm', 'sine_positional_encoding'
+    'CrossAttentionLayer', 'LanguageGate', 'MSDeformAttention', 'PixelWordAttention',
+    'SDPAttention', 'ScaleAwareGate', 'coord_grid', 'masked_mean', 'pixel_instance_norm',
+    'sine_positional_encoding'
 ]
