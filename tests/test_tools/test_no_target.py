@@ -5,12 +5,15 @@ import os.path as osp
 import subprocess
 import sys
 
+import numpy as np
+import pytest
 from mmengine.config import Config
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, osp.join(REPO, 'tools', 'analysis'))
 
-from no_target import arm_cfg, notarget_config_of  # noqa: E402
+from no_target import (arm_cfg, balanced_threshold, existence_diagnostics,  # noqa: E402
+                       notarget_config_of)
 
 CONFIG = osp.join(REPO, 'configs', 'btdnet_tiny_synthetic.py')
 
@@ -33,6 +36,33 @@ def test_arms_differ_only_in_negatives_and_head(tmp_path):
     assert cfgs['existence'].model.existence_head.query_from == 'decode_head.fg_proj'
 
 
+def test_existence_diagnostics_by_hand():
+    # (p, has_target, IoU of the unemptied mask): three targets, two found, and three negatives
+    rows = np.array([[.9, 1, .8], [.8, 1, .6], [.3, 1, .1],
+                     [.6, 0, 0.], [.2, 0, 0.], [.1, 0, 0.]])
+    report = existence_diagnostics(rows, threshold=.5, val=rows)
+    # 8 of the 9 (target, no-target) pairs are ordered right: only .3 < .6
+    assert report['AUC'] == pytest.approx(8 / 9)
+    assert report['mask mIoU'] == pytest.approx(50.0)
+    assert report['found'] == pytest.approx(200 / 3)
+    assert report['T-acc found'] == 100 and report['T-acc missed'] == 0
+    assert report['AUC found'] == 1
+    # min(N-acc, T-acc) is 2/3 at .3, .6 and .8; the lowest wins: N-acc 2/3, T-acc 1
+    assert report['val threshold'] == pytest.approx(.3)
+    assert report['N-acc at val threshold'] == pytest.approx(200 / 3)
+    assert report['T-acc at val threshold'] == 100
+    assert 'val threshold' not in existence_diagnostics(rows, threshold=.5)
+
+
+def test_balanced_threshold():
+    # every target scores below every negative: no threshold gets both above 0, and the
+    # lowest candidate (all "present") wins the tie
+    scores, present = np.array([.1, .2, .8, .9]), np.array([True, True, False, False])
+    assert balanced_threshold(scores, present) == pytest.approx(.1)
+    scores, present = np.array([.7, .9, .1, .2]), np.array([True, True, False, False])
+    assert balanced_threshold(scores, present) == pytest.approx(.7)
+
+
 def test_script_trains_the_arms_and_reports(tmp_path):
     out = str(tmp_path / 'results.json')
     proc = subprocess.run(
@@ -52,3 +82,8 @@ def test_script_trains_the_arms_and_reports(tmp_path):
         assert res['num_no_target'] == len(test_negatives) > 0
         for key in ('N-acc', 'T-acc', 'gIoU', 'cIoU', 'mIoU'):
             assert 0 <= res[key] <= 100
+    diagnostics = report['results']['existence']['diagnostics']
+    assert 'diagnostics' not in report['results']['plain']
+    assert 0 <= diagnostics['AUC'] <= 1 and 0 <= diagnostics['mask mIoU'] <= 100
+    assert 0 <= diagnostics['N-acc at val threshold'] <= 100
+    assert 'AUC of p' in proc.stdout
