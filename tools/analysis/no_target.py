@@ -43,6 +43,7 @@ from mmengine.config import Config  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 from mmrrsis.datasets.synthetic import NO_TARGET_FILE, make_refsegrs  # noqa: E402
+from mmrrsis.registry import METRICS  # noqa: E402
 from mmrrsis.utils import register_all_modules  # noqa: E402
 from text_dependence import configure, train_and_test  # noqa: E402
 
@@ -100,30 +101,30 @@ def arm_cfg(config: str, notarget: Config, arm: str, data_root: str, work_dir: s
     return cfg
 
 
-def sample_scores(model, dataloader, ignore_index: int = 255) -> np.ndarray:
+def sample_scores(model, dataloader, metric_cfg: dict) -> np.ndarray:
     """(p, has_target, IoU) of every sample, the mask taken as predicted before emptying.
 
-    The existence head's threshold is set to 0 during the pass (p >= 0 always, so no mask is
-    emptied) and restored after it.
+    I and U come from a fresh metric built from ``metric_cfg`` (the run's
+    ``test_evaluator``, an :class:`RRSISMetric`), so they follow its resolution and ignore
+    rules. The existence head's threshold is set to 0 during the pass (p >= 0 always, so no
+    mask is emptied) and restored after it.
     """
-    model = getattr(model, 'module', model)
+    metric = METRICS.build(metric_cfg)
     head = model.existence_head
     threshold, head.threshold = head.threshold, 0.0
-    rows = []
+    scores = []
     try:
         model.eval()
         with torch.no_grad():
             for batch in dataloader:
-                for sample in model.test_step(batch):
-                    gt = sample.gt_sem_seg.data[0]
-                    valid = gt != ignore_index
-                    pred, gt = (sample.pred_sem_seg.data[0] == 1) & valid, (gt == 1) & valid
-                    union = float((pred | gt).sum())
-                    iou = float((pred & gt).sum()) / union if union else 0.0
-                    rows.append((float(sample.existence_score),
-                                 float(sample.metainfo.get('has_target', True)), iou))
+                samples = model.test_step(batch)
+                metric.process(batch, [sample.to_dict() for sample in samples])
+                scores += [float(sample.existence_score) for sample in samples]
     finally:
         head.threshold = threshold
+    # each result: (I, U, category, has_target, predicted pixels)
+    rows = [(p, float(r[3]), r[0] / r[1] if r[1] else 0.0)
+            for p, r in zip(scores, metric.results)]
     return np.asarray(rows, dtype=np.float64).reshape(-1, 3)
 
 
@@ -189,11 +190,10 @@ def existence_diagnostics(test: np.ndarray, threshold: float,
 
 def existence_report(runner: Runner) -> dict:
     """:func:`existence_diagnostics` of a trained existence arm (threshold picked on val)."""
-    model = runner.model
-    threshold = getattr(model, 'module', model).existence_head.threshold
-    val = sample_scores(model, runner.val_dataloader)
-    test = sample_scores(model, runner.test_dataloader)
-    return dict(diagnostics=existence_diagnostics(test, threshold, val))
+    model = getattr(runner.model, 'module', runner.model)
+    val = sample_scores(model, runner.val_dataloader, runner.cfg.test_evaluator)
+    test = sample_scores(model, runner.test_dataloader, runner.cfg.test_evaluator)
+    return dict(diagnostics=existence_diagnostics(test, model.existence_head.threshold, val))
 
 
 def main(argv=None) -> dict:
