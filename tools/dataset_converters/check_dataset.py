@@ -1,21 +1,324 @@
-"""Scans a dataset once and reports every problem; exits 1 on fatal ones.
+"""Scans a RefSegRS- or RRSIS-D-layout dataset once and reports every problem; exits 1 on
+fatal ones.
 
     python tools/dataset_converters/check_dataset.py {refsegrs,rrsisd} DATA_ROOT \
         [--splits train val test] [--max-examples 20]
 
-Reports samples per split, image formats, the mask value histogram, then fatal problems
-(missing or undecodable files, empty expressions, broken refs...) and warnings (size
-mismatches, converted images, masks with values other than 0/255...), each grouped by kind.
+The datasets stop at the first fatal problem; this scan keeps going so that a bad download
+is diagnosed in one pass: samples per split, missing or undecodable files, empty
+expressions, broken refs, mask/image size mismatches, image formats the loader converts,
+and a histogram of the mask values. The report lists the counts first, then fatal problems
+and warnings, each grouped by kind.
+
+Fatal problems make training or testing fail (or silently learn from broken data); warnings
+are handled by the loaders, as logged during training, and listed so they are not a
+surprise.
 """
 import argparse
 import os.path as osp
 import sys
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Sequence, Tuple
 
 try:
-    from mmrrsis.datasets.check import CHECKERS, SPLITS, check_dataset
+    import mmrrsis  # noqa: F401  (first: applies the compatibility layer)
 except ImportError:  # run from a checkout without `pip install -e .`
     sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
-    from mmrrsis.datasets.check import CHECKERS, SPLITS, check_dataset
+    import mmrrsis  # noqa: F401
+import mmcv  # noqa: E402
+import numpy as np  # noqa: E402
+from pycocotools import mask as mask_utils  # noqa: E402
+
+from mmrrsis.datasets.refsegrs import read_phrase_file  # noqa: E402
+from mmrrsis.datasets.rrsisd import (load_instances, load_refs, ref_problem,  # noqa: E402
+                                     rle_of, sentence_text)
+
+SPLITS = ('train', 'val', 'test')
+MASK_THRESHOLD = 50
+MAX_TOKENS = 20
+MAX_EXAMPLES = 20
+_JPEG_END = b'\xff\xd9'
+
+
+@dataclass
+class Problem:
+    """One finding: ``kind`` groups findings in the report, ``where`` names file and line/ref."""
+    fatal: bool
+    kind: str
+    where: str
+
+
+@dataclass
+class DatasetReport:
+    """What one scan found.
+
+    Attributes:
+        dataset (str): 'refsegrs' or 'rrsisd'.
+        data_root (str): The scanned folder.
+        samples (dict): Samples (expressions) per split.
+        image_formats (Counter): Images per decoded format, e.g. 'RGB uint8', 'gray uint16'.
+        mask_values (Counter): Mask pixels per value (RefSegRS: file values; RRSIS-D: decoded
+            RLE values, where a value above 1 means overlapping parts).
+        problems (list[Problem]): Every fatal problem and warning.
+    """
+    dataset: str
+    data_root: str
+    samples: Dict[str, int] = field(default_factory=dict)
+    image_formats: Counter = field(default_factory=Counter)
+    mask_values: Counter = field(default_factory=Counter)
+    problems: List[Problem] = field(default_factory=list)
+
+    @property
+    def fatal(self) -> bool:
+        """Whether any problem is fatal."""
+        return any(p.fatal for p in self.problems)
+
+    def add(self, fatal: bool, kind: str, where: str) -> None:
+        self.problems.append(Problem(fatal, kind, where))
+
+    def format(self, max_examples: int = MAX_EXAMPLES) -> str:
+        """The report as text: counts first, then problems grouped by kind."""
+        name = {'refsegrs': 'RefSegRS', 'rrsisd': 'RRSIS-D'}[self.dataset]
+        lines = [f'{name} dataset at {self.data_root}',
+                 'samples: ' + (', '.join(f'{s} {n}' for s, n in self.samples.items()) or 'none')]
+        if self.image_formats:
+            lines.append('image formats: ' + ', '.join(
+                f'{fmt} {n}' for fmt, n in self.image_formats.most_common()))
+        if self.mask_values:
+            total = sum(self.mask_values.values())
+            lines.append('mask values (pixels): ' + ', '.join(
+                f'{v}: {n} ({100 * n / total:.2f}%)' for v, n in sorted(self.mask_values.items())))
+        for fatal, title in ((True, 'FATAL'), (False, 'WARNINGS')):
+            groups: Dict[str, List[str]] = {}
+            for p in self.problems:
+                if p.fatal == fatal:
+                    groups.setdefault(p.kind, []).append(p.where)
+            if not groups:
+                continue
+            lines.append(f'{title}:')
+            for kind, wheres in groups.items():
+                lines.append(f'  {kind} ({len(wheres)}):')
+                lines += [f'    {w}' for w in wheres[:max_examples]]
+                if len(wheres) > max_examples:
+                    lines.append(f'    ... and {len(wheres) - max_examples} more')
+        n_fatal = sum(p.fatal for p in self.problems)
+        lines.append(f'result: {n_fatal} fatal problem(s), '
+                     f'{len(self.problems) - n_fatal} warning(s)')
+        return '\n'.join(lines)
+
+
+def _image_format(img: np.ndarray) -> Tuple[str, Optional[str]]:
+    """Names a decoded image's format and says how LoadReferringImage treats it.
+
+    Returns:
+        tuple: (format such as 'RGB uint8', None when loaded as is, else 'converted' or
+        'unsupported').
+    """
+    channels = 1 if img.ndim == 2 else img.shape[2] if img.ndim == 3 else 0
+    kind = {1: 'gray', 2: 'gray+alpha', 3: 'RGB', 4: 'RGBA'}.get(channels, f'{channels}-channel')
+    fmt = f'{kind} {img.dtype}'
+    if channels not in (1, 2, 3, 4) or img.dtype not in (np.uint8, np.uint16):
+        return fmt, 'unsupported'
+    return fmt, None if fmt == 'RGB uint8' else 'converted'
+
+
+def _read_image(path: str, where: str, report: DatasetReport) -> Optional[Tuple[int, int]]:
+    """Decodes an image as the loader does; returns its (h, w), None when it is unusable."""
+    with open(path, 'rb') as f:
+        content = f.read()
+    try:
+        img = mmcv.imfrombytes(content, flag='unchanged', backend='cv2')
+    except Exception:
+        img = None
+    if img is None or img.size == 0:
+        report.add(True, 'undecodable image', where)
+        return None
+    if path.lower().endswith(('.jpg', '.jpeg')) and _JPEG_END not in content[-64:]:
+        report.add(True, 'truncated JPEG (no end-of-image marker)', where)
+    fmt, handling = _image_format(img)
+    report.image_formats[fmt] += 1
+    if handling == 'unsupported':
+        report.add(True, 'image format LoadReferringImage refuses', f'{where}: {fmt}')
+    elif handling == 'converted':
+        report.add(False, 'image converted to RGB uint8 by LoadReferringImage', f'{where}: {fmt}')
+    return img.shape[:2]
+
+
+def _check_expression(expression: str, where: str, report: DatasetReport) -> None:
+    if not expression:
+        report.add(True, 'empty expression', where)
+    elif len(expression.split()) > MAX_TOKENS - 2:
+        report.add(False, f'expression truncated to {MAX_TOKENS} tokens (more than '
+                   f'{MAX_TOKENS - 2} words)', where)
+
+
+def check_refsegrs(data_root: str, splits: Sequence[str] = SPLITS) -> DatasetReport:
+    """Scans a RefSegRS-layout dataset (see :class:`~mmrrsis.datasets.RefSegRSDataset`).
+
+    Args:
+        data_root (str): Dataset folder.
+        splits (Sequence[str]): Splits to scan. Defaults to ('train', 'val', 'test').
+
+    Returns:
+        DatasetReport: Every finding; ``report.fatal`` tells whether training would fail.
+    """
+    report = DatasetReport('refsegrs', data_root)
+    if not osp.isdir(data_root):
+        report.add(True, 'missing data root', data_root)
+        return report
+    images: Dict[str, str] = {}  # image id -> where it is first used
+    for split in splits:
+        phrase_file = f'output_phrase_{split}.txt'
+        try:
+            entries = read_phrase_file(osp.join(data_root, phrase_file))
+        except (OSError, ValueError) as e:
+            report.add(True, 'unreadable phrase file', str(e))
+            continue
+        report.samples[split] = len(entries)
+        if not entries:
+            report.add(True, 'empty split', f'{phrase_file} lists no sample')
+        for line_no, img_id, expression in entries:
+            where = f'{phrase_file}, line {line_no}'
+            _check_expression(expression, f'{where}: image id "{img_id}"', report)
+            images.setdefault(img_id, where)
+    for img_id, where in images.items():
+        img_file, mask_file = f'images/{img_id}.tif', f'masks/{img_id}.tif'
+        img_shape = mask_shape = None
+        for rel_path in (img_file, mask_file):
+            if not osp.isfile(osp.join(data_root, rel_path)):
+                report.add(True, 'missing file', f'{rel_path} ({where})')
+        if osp.isfile(osp.join(data_root, img_file)):
+            img_shape = _read_image(osp.join(data_root, img_file), img_file, report)
+        if osp.isfile(osp.join(data_root, mask_file)):
+            mask_shape = _read_mask(osp.join(data_root, mask_file), mask_file, report)
+        if img_shape and mask_shape and img_shape != mask_shape:
+            report.add(False, 'mask size differs from image (resized nearest by the loader)',
+                       f'{mask_file}: {mask_shape[0]}x{mask_shape[1]}, image '
+                       f'{img_shape[0]}x{img_shape[1]}')
+    return report
+
+
+def _read_mask(path: str, where: str, report: DatasetReport) -> Optional[Tuple[int, int]]:
+    try:
+        with open(path, 'rb') as f:
+            mask = mmcv.imfrombytes(f.read(), flag='unchanged', backend='pillow')
+    except Exception:
+        mask = None
+    if mask is None or mask.size == 0:
+        report.add(True, 'undecodable mask', where)
+        return None
+    if mask.ndim == 3:
+        mask = mask[..., 0]
+    values, counts = np.unique(mask, return_counts=True)
+    report.mask_values.update(dict(zip(values.tolist(), counts.tolist())))
+    if not np.isin(values, (0, 255)).all():
+        report.add(False, f'mask values other than 0/255 (binarised with > {MASK_THRESHOLD})',
+                   f'{where}: {values[:8].tolist()}')
+    if values.max() <= MASK_THRESHOLD:
+        report.add(False, 'mask without target pixels', where)
+    return mask.shape[:2]
+
+
+def check_rrsisd(data_root: str, splits: Sequence[str] = SPLITS,
+                 refs_file: str = 'rrsisd/refs(unc).p',
+                 ann_file: str = 'rrsisd/instances.json',
+                 img_dir: str = 'images/rrsisd/JPEGImages') -> DatasetReport:
+    """Scans an RRSIS-D-layout dataset (see :class:`~mmrrsis.datasets.RRSISDDataset`).
+
+    Args:
+        data_root (str): Dataset folder.
+        splits (Sequence[str]): Splits to scan. Defaults to ('train', 'val', 'test').
+        refs_file (str): Refs pickle relative to ``data_root``. Defaults to 'rrsisd/refs(unc).p'.
+        ann_file (str): Annotation json relative to ``data_root``.
+            Defaults to 'rrsisd/instances.json'.
+        img_dir (str): Image folder relative to ``data_root``.
+            Defaults to 'images/rrsisd/JPEGImages'.
+
+    Returns:
+        DatasetReport: Every finding; ``report.fatal`` tells whether training would fail.
+    """
+    report = DatasetReport('rrsisd', data_root)
+    if not osp.isdir(data_root):
+        report.add(True, 'missing data root', data_root)
+        return report
+    try:
+        refs = load_refs(osp.join(data_root, refs_file))
+        instances = load_instances(osp.join(data_root, ann_file))
+    except (OSError, ValueError) as e:
+        report.add(True, 'unreadable annotation file', str(e))
+        return report
+    anns = {ann['id']: ann for ann in instances['annotations']}
+    recorded = {img['id']: (img.get('height'), img.get('width')) for img in instances['images']}
+    other_splits = Counter(str(r.get('split')) for r in refs if r.get('split') not in SPLITS)
+    for name, n in other_splits.items():
+        report.add(False, 'refs with an unknown split name (ignored)', f'"{name}": {n} ref(s)')
+    report.samples = {split: 0 for split in splits}
+    used: Dict[str, list] = {}  # image file -> [(where, image id, ann id, annotation)]
+    for ref in refs:
+        if ref.get('split') not in splits:
+            continue
+        where = f'{refs_file} (ref_id {ref.get("ref_id")})'
+        problem = ref_problem(ref, anns, where, ann_file)
+        if problem:
+            report.add(True, 'unusable ref', problem)
+            continue
+        for i, sent in enumerate(ref['sentences']):
+            report.samples[ref['split']] += 1
+            _check_expression(sentence_text(sent), f'{where}, sentence {i}', report)
+        used.setdefault(ref['file_name'], []).append(
+            (where, ref['image_id'], ref['ann_id'], anns[ref['ann_id']]))
+    for split, n in report.samples.items():
+        if n == 0:
+            report.add(True, 'empty split', f'{refs_file} has no ref of split "{split}"')
+    for file_name, users in used.items():
+        rel_path = osp.join(img_dir, file_name)
+        img_shape = None
+        if not osp.isfile(osp.join(data_root, rel_path)):
+            report.add(True, 'missing file', f'{rel_path} ({users[0][0]})')
+        else:
+            img_shape = _read_image(osp.join(data_root, rel_path), rel_path, report)
+            size = recorded.get(users[0][1])
+            if img_shape and size and tuple(size) != img_shape:
+                report.add(False, 'image size in instances.json differs from the file',
+                           f'{rel_path}: json {size[0]}x{size[1]}, '
+                           f'file {img_shape[0]}x{img_shape[1]}')
+        for where, _, ann_id, ann in users:
+            _check_rle(ann, ann_id, where, img_shape, report)
+    return report
+
+
+def _check_rle(ann: dict, ann_id, where: str, img_shape: Optional[Tuple[int, int]],
+               report: DatasetReport) -> None:
+    try:
+        mask = mask_utils.decode(rle_of(ann))
+    except Exception as e:
+        report.add(True, 'undecodable RLE', f'annotation {ann_id} ({where}): {e}')
+        return
+    if mask.ndim == 3:
+        mask = mask.sum(axis=2)
+    values, counts = np.unique(mask, return_counts=True)
+    report.mask_values.update(dict(zip(values.tolist(), counts.tolist())))
+    if values.max() == 0:
+        report.add(False, 'mask without target pixels', f'annotation {ann_id} ({where})')
+    shape = mask.shape[:2]
+    if img_shape and shape != img_shape:
+        report.add(False, 'RLE size differs from image (resized nearest by the loader)',
+                   f'annotation {ann_id} ({where}): RLE {shape[0]}x{shape[1]}, image '
+                   f'{img_shape[0]}x{img_shape[1]}')
+
+
+CHECKERS = {'refsegrs': check_refsegrs, 'rrsisd': check_rrsisd}
+
+
+def check_dataset(dataset: str, data_root: str, splits: Sequence[str] = SPLITS) -> DatasetReport:
+    """Scans a dataset of the given layout, 'refsegrs' or 'rrsisd'."""
+    if dataset not in CHECKERS:
+        raise ValueError(f'unknown dataset layout "{dataset}"; choose one of {sorted(CHECKERS)}')
+    bad = [s for s in splits if s not in SPLITS]
+    if bad:
+        raise ValueError(f'unknown split(s) {bad}; choose from {SPLITS}')
+    return CHECKERS[dataset](data_root, splits)
 
 
 def parse_args():
