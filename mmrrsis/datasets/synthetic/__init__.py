@@ -8,9 +8,9 @@ differ in the attribute the expression names (colour, position or size), so the 
 only be found by reading the expression. Optionally, exact no-target expressions are added.
 
 Modules: ``shapes`` (colours, polygons), ``renderers`` (one drawing per category),
-``categories``, ``scenes`` (layout and drawing), ``expressions``, ``no_target``, ``vocab``,
-``splits``, ``records`` (the returned summary) and the two writers ``refsegrs_writer`` and
-``rrsisd_writer``.
+``categories``, ``scene_objects`` (the objects and the drawn scene), ``scenes`` (layout and
+drawing), ``expressions``, ``no_target``, ``vocab``, ``splits``, ``records`` (the returned
+summary) and the two writers ``refsegrs_writer`` and ``rrsisd_writer``.
 
 The package imports only numpy, PIL, tifffile, pycocotools and tokenizers (no torch, no
 mmseg), so its logic needs none of the training stack; importing it through the

@@ -1,12 +1,10 @@
 """Referring expressions of the synthetic scenes: the words, the templates, and which
 attribute values single an object out among its same-category peers."""
-from typing import TYPE_CHECKING, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
+from .categories import Category
+from .scene_objects import Scene, SceneObject
 from .shapes import PALETTE
-
-if TYPE_CHECKING:  # the scenes import this module to check their layouts
-    from .categories import Category
-    from .scenes import Scene, SceneObject
 
 POSITION_WORDS = (('top left', 'top', 'top right'),
                   ('left', 'center', 'right'),
@@ -43,7 +41,7 @@ SECOND_EXPRESSION_SHARE = 0.3
 SIZE_RATIO = 1.5
 
 
-def unique_attributes(target: 'SceneObject', peers: List['SceneObject'],
+def unique_attributes(target: SceneObject, peers: List[SceneObject],
                       band: bool) -> Dict[str, str]:
     """The attribute values that single the target out among its same-category peers."""
     n_many = len(peers) >= 2
@@ -62,7 +60,7 @@ def unique_attributes(target: 'SceneObject', peers: List['SceneObject'],
     return found
 
 
-def phrasings(scene: 'Scene', index: int) -> List[Tuple[str, str]]:
+def phrasings(scene: Scene, index: int) -> List[Tuple[str, str]]:
     """All (attribute, expression) pairs that single out ``scene.objects[index]``."""
     target = scene.objects[index]
     peers = [o for i, o in enumerate(scene.objects)
@@ -74,7 +72,7 @@ def phrasings(scene: 'Scene', index: int) -> List[Tuple[str, str]]:
             for attribute in values for template in TEMPLATES[attribute]]
 
 
-def describe(rng, scene: 'Scene', index: int, attribute: Optional[str] = None,
+def describe(rng, scene: Scene, index: int, attribute: Optional[str] = None,
              avoid: Iterable[str] = ()) -> Tuple[str, str]:
     """Picks an expression that singles out ``scene.objects[index]``.
 
@@ -98,7 +96,7 @@ def describe(rng, scene: 'Scene', index: int, attribute: Optional[str] = None,
     return options[rng.integers(len(options))]
 
 
-def template_text(specs: Sequence['Category']) -> str:
+def template_text(specs: Sequence[Category]) -> str:
     """Every word an expression of this dataset can contain, for the tokenizer vocabulary."""
     words = {w for spec in specs for w in spec.name.split()}
     words |= set(PALETTE) | {w for phrase in WHERE.values() for w in phrase.split()}

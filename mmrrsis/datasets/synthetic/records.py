@@ -3,7 +3,7 @@ from typing import Dict, List, Sequence
 
 from .categories import Category
 from .expressions import TEMPLATES
-from .scenes import Scene, SceneObject
+from .scene_objects import Scene, SceneObject
 from .splits import SPLITS
 
 

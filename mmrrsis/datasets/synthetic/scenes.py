@@ -7,13 +7,14 @@ scene holds 2-4 objects of the target's category plus 1-3 objects of other categ
 the same-category objects differ in the attribute the expression names (colour, position
 or size), so the target can only be found by reading the expression.
 """
-from typing import List, NamedTuple, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 from PIL import Image, ImageDraw
 
 from .categories import Category, supports
 from .expressions import POSITION_WORDS, phrasings
+from .scene_objects import Scene, SceneObject
 from .shapes import PALETTE, SOIL, WATER, Part, Polygon, blob
 
 MIN_SIZE = 48
@@ -21,19 +22,6 @@ MIN_SIZE = 48
 # model, position and size need spatial reasoning.
 ATTRIBUTE_SHARES = {'color': 0.5, 'position': 0.3, 'size': 0.2}
 MAX_LAYOUT_TRIES = 50
-
-
-class SceneObject:
-    """One drawn object: its category, colour name and image-space polygons."""
-
-    def __init__(self, spec: Category, color: Optional[str], parts: List[Part],
-                 context: List[Part]) -> None:
-        self.spec = spec
-        self.color = color
-        self.parts = parts
-        self.context = context
-        self.area = 0
-        self.position = ''
 
 
 def _jitter(rng: np.random.Generator, rgb: Sequence[int]) -> Tuple[int, int, int]:
@@ -232,13 +220,6 @@ def _draw(rng, size: int, objects: List[SceneObject],
             label_draw.polygon(xy, fill=i)
     noisy = np.asarray(image).astype(np.float32) + rng.normal(0, 4, (size, size, 3))
     return np.clip(noisy, 0, 255).astype(np.uint8), np.asarray(labels)
-
-
-class Scene(NamedTuple):
-    """A drawn scene; its target, the object an expression is made for, is ``objects[0]``."""
-    image: np.ndarray  # (size, size, 3) uint8
-    masks: List[np.ndarray]  # one (size, size) bool mask per object
-    objects: List[SceneObject]
 
 
 def make_scene(rng, specs: Sequence[Category], size: int) -> Tuple[Scene, str]:
