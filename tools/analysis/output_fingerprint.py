@@ -59,14 +59,14 @@ def innermost(dataset: dict) -> dict:
 
 def fixed_batch(cfg: Config, data_root: str, size: int) -> dict:
     """Two test samples of the synthetic set in the config's format, through its pipeline."""
-    dataset_cfg = copy.deepcopy(cfg.test_dataloader.dataset)
-    inner = innermost(dataset_cfg)
+    # the dataset itself, without wrappers such as NoTargetDataset (which need more images)
+    inner = copy.deepcopy(innermost(cfg.test_dataloader.dataset))
     fmt = 'rrsisd' if 'RRSISD' in inner['type'] else 'refsegrs'
     inner['data_root'] = osp.join(data_root, fmt)
     for transform in inner['pipeline']:
         if size and transform['type'] in ('Resize', 'RandomResize'):
             transform.update(scale=(size, size), keep_ratio=False)
-    dataset = DATASETS.build(dataset_cfg)
+    dataset = DATASETS.build(inner)
     return pseudo_collate([dataset[0], dataset[1]])
 
 
@@ -109,49 +109,57 @@ def main():
     os.makedirs(folder, exist_ok=True)
     failed = []
     for path in args.configs:
-        cfg = Config.fromfile(path)
-        if args.cfg_options:
-            cfg.merge_from_dict(args.cfg_options)
-        inner = innermost(cfg.test_dataloader.dataset)
-        fmt = 'rrsisd' if 'RRSISD' in inner['type'] else 'refsegrs'
-        cfg.model.data_preprocessor.tokenizer = osp.join(args.data_root, fmt, 'bert_vocab',
-                                                         'vocab.txt')
-        if args.size:
-            cfg.model.data_preprocessor.size = (args.size, args.size)
-        offline_model_cfg(cfg.model)
-        name = osp.splitext(osp.basename(path))[0]
-        torch.manual_seed(0)
-        model = MODELS.build(cfg.model)
-        model.init_weights()
-        file = osp.join(folder, name + '.pt')
-        batch = fixed_batch(cfg, args.data_root, args.size)
-        if args.save:
-            # before the outputs: a train-mode pass updates the norms' running statistics
-            state_dict = None if args.no_weights else copy.deepcopy(model.state_dict())
-            result = outputs(model, batch)
-            torch.save(dict(state_dict=state_dict, outputs=result), file)
-            print(f'{name}: saved {len(result)} outputs')
-            continue
-        saved = torch.load(file, weights_only=False)
-        if saved['state_dict'] is not None:
-            model.load_state_dict(saved['state_dict'], strict=True)
-        result = outputs(model, batch)
-        worst = 0.0
-        missing = sorted(set(saved['outputs']) ^ set(result))
-        for key, before in saved['outputs'].items():
-            if key not in result:
-                continue
-            scale = max(float(before.max() - before.min()), float(before.abs().max()), 1e-12)
-            worst = max(worst, float((result[key] - before).abs().max()) / scale)
-        ok = worst <= args.tol and not missing
-        print(f'{name}: {"OK" if ok else "DIFFERENT"}, largest difference {worst:.2e} of the '
-              'range'
-              + (f', outputs only on one side: {missing}' if missing else ''))
-        if not ok:
-            failed.append(name)
+        try:
+            failed += check(path, args, folder)
+        except Exception as error:  # report and go on with the next config
+            print(f'{path}: FAILED {type(error).__name__}: {error}')
+            failed.append(path)
     if failed:
-        print(f'{len(failed)} differ: {failed}')
+        print(f'{len(failed)} differ or failed: {failed}')
         sys.exit(1)
+
+
+def check(path: str, args, folder: str) -> list:
+    """Saves or compares one config; returns [its name] when it differs."""
+    cfg = Config.fromfile(path)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    inner = innermost(cfg.test_dataloader.dataset)
+    fmt = 'rrsisd' if 'RRSISD' in inner['type'] else 'refsegrs'
+    cfg.model.data_preprocessor.tokenizer = osp.join(args.data_root, fmt, 'bert_vocab',
+                                                     'vocab.txt')
+    if args.size:
+        cfg.model.data_preprocessor.size = (args.size, args.size)
+    offline_model_cfg(cfg.model)
+    name = osp.splitext(osp.basename(path))[0]
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    file = osp.join(folder, name + '.pt')
+    batch = fixed_batch(cfg, args.data_root, args.size)
+    if args.save:
+        # before the outputs: a train-mode pass updates the norms' running statistics
+        state_dict = None if args.no_weights else copy.deepcopy(model.state_dict())
+        result = outputs(model, batch)
+        torch.save(dict(state_dict=state_dict, outputs=result), file)
+        print(f'{name}: saved {len(result)} outputs')
+        return []
+    saved = torch.load(file, weights_only=False)
+    if saved['state_dict'] is not None:
+        model.load_state_dict(saved['state_dict'], strict=True)
+    result = outputs(model, batch)
+    worst = 0.0
+    missing = sorted(set(saved['outputs']) ^ set(result))
+    for key, before in saved['outputs'].items():
+        if key not in result:
+            continue
+        scale = max(float(before.max() - before.min()), float(before.abs().max()), 1e-12)
+        worst = max(worst, float((result[key] - before).abs().max()) / scale)
+    ok = worst <= args.tol and not missing
+    print(f'{name}: {"OK" if ok else "DIFFERENT"}, largest difference {worst:.2e} of the '
+          'range'
+          + (f', outputs only on one side: {missing}' if missing else ''))
+    return [] if ok else [name]
 
 
 if __name__ == '__main__':
