@@ -6,8 +6,7 @@ from mmrrsis.registry import TRANSFORMS
 REFERRING_META_KEYS = ('img_path', 'seg_map_path', 'ori_shape', 'img_shape', 'pad_shape',
                        'scale_factor', 'flip', 'flip_direction', 'reduce_zero_label',
                        'expression', 'category', 'category_id', 'image_id', 'ref_id',
-                       'ann_id', 'sent_id', 'key_phrase_spans', 'object_spans',
-                       'position_spans', 'has_target')
+                       'ann_id', 'sent_id', 'key_phrase_spans', 'has_target')
 
 
 @TRANSFORMS.register_module()
@@ -20,9 +19,9 @@ class PackReferringInputs(PackSegInputs):
     Args:
         meta_keys (Sequence[str]): Keys copied into the metainfo when present.
             Defaults to mmseg's keys plus 'expression', 'category', 'category_id',
-            'image_id', 'ref_id', 'ann_id', 'sent_id', 'key_phrase_spans' and FIANet's
-            'object_spans' and 'position_spans', and 'has_target' (False on the no-target
-            samples of ``NoTargetDataset``).
+            'image_id', 'ref_id', 'ann_id', 'sent_id', 'key_phrase_spans' and 'has_target'
+            (False on the no-target samples of ``NoTargetDataset``). A method whose
+            pipeline adds its own fields passes them here, as FIANet's configs do.
     """
 
     def __init__(self, meta_keys=REFERRING_META_KEYS):

@@ -5,6 +5,7 @@
 # schedule and flips (the text decoupler runs after the flip, on the rewritten expression).
 _base_ = [
     './_base_/fianet_swinb_bert.py',
+    './_base_/fianet_meta_keys.py',
     '../../../configs/_base_/datasets/synthetic_refsegrs.py',
     '../../../configs/_base_/default_runtime.py',
     '../../../configs/_base_/schedules/schedule_synthetic.py'
@@ -40,14 +41,14 @@ train_pipeline = [
     dict(type='Resize', scale=crop_size, keep_ratio=False),
     dict(type='ReferringRandomFlip', prob=0.5, direction=['horizontal', 'vertical']),
     decoupler,
-    dict(type='PackReferringInputs'),
+    dict(type='PackReferringInputs', meta_keys=_base_.fianet_meta_keys),
 ]
 test_pipeline = [
     dict(type='LoadReferringImage'),
     dict(type='Resize', scale=crop_size, keep_ratio=False),
     dict(type='LoadReferringAnnotations'),
     decoupler,
-    dict(type='PackReferringInputs'),
+    dict(type='PackReferringInputs', meta_keys=_base_.fianet_meta_keys),
 ]
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(dataset=dict(pipeline=test_pipeline))

@@ -211,3 +211,20 @@ def test_tiny_config_trains_one_step(vocab):
         results = model.predict(data['inputs'], data['data_samples'])
     assert results[0].pred_sem_seg.data.shape == (1, 64, 64)
     assert set(results[0].pred_sem_seg.data.unique().tolist()) <= {0, 1}
+
+
+@pytest.mark.parametrize('path', [PAPER['refsegrs'], PAPER['rrsisd'], TINY])
+def test_pipelines_pack_the_spans(path):
+    # the core's PackReferringInputs knows no FIANet field: the configs name the spans
+    from mmrrsis.datasets.transforms.formatting import REFERRING_META_KEYS
+    cfg = Config.fromfile(path)
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        pack = cfg[loader].dataset.pipeline[-1]
+        assert pack.type == 'PackReferringInputs'
+        assert tuple(pack.meta_keys) == REFERRING_META_KEYS + ('object_spans', 'position_spans')
+    spans = [(0, 3)]
+    packed = TRANSFORMS.build(cfg.test_dataloader.dataset.pipeline[-1])(dict(
+        img=torch.zeros(8, 8, 3).numpy(), expression='the car', object_spans=spans,
+        position_spans=[]))
+    assert packed['data_samples'].object_spans == spans
+    assert packed['data_samples'].position_spans == []
