@@ -1,30 +1,23 @@
-"""tools/analysis/get_flops.py: per-component counts add up and agree with a bare Swin's."""
-import importlib.util
+"""mmrrsis.analysis.flops (what tools/analysis/get_flops.py prints): per-component counts add
+up and agree with a bare Swin's."""
 import os.path as osp
 
 import torch
 from mmengine.analysis import FlopAnalyzer
 from mmengine.config import Config
 
+from mmrrsis.analysis import COMPONENTS, analyse, sdpa_flop_jit
+
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
-def load_tool():
-    spec = importlib.util.spec_from_file_location(
-        'get_flops', osp.join(REPO, 'tools', 'analysis', 'get_flops.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_components_add_up_and_vision_matches_the_bare_swin():
-    tool = load_tool()
     cfg = Config.fromfile(osp.join(REPO, 'configs', 'lavt_tiny_synthetic.py'))
-    result = tool.analyse(cfg, shape=(32, 64))
+    result = analyse(cfg, shape=(32, 64))
     flops, params = result['flops'], result['params']
     assert result['shape'] == (32, 64)
-    assert sum(flops[k] for k in tool.COMPONENTS) == flops['total']
-    assert sum(params[k] for k in tool.COMPONENTS) == params['total']
+    assert sum(flops[k] for k in COMPONENTS) == flops['total']
+    assert sum(params[k] for k in COMPONENTS) == params['total']
     assert all(flops[k] > 0 for k in ('vision', 'text', 'fusion', 'heads'))
     assert flops['neck'] == 0 and params['neck'] == 0
 
@@ -39,7 +32,6 @@ def test_components_add_up_and_vision_matches_the_bare_swin():
 
 
 def test_sdpa_rule_counts_both_products():
-    tool = load_tool()
 
     class Attend(torch.nn.Module):
 
@@ -48,5 +40,5 @@ def test_sdpa_rule_counts_both_products():
 
     q, k, v = torch.zeros(2, 3, 5, 8), torch.zeros(2, 3, 7, 8), torch.zeros(2, 3, 7, 4)
     analyzer = FlopAnalyzer(Attend(), (q, k, v))
-    analyzer.set_op_handle('aten::scaled_dot_product_attention', tool.sdpa_flop_jit)
+    analyzer.set_op_handle('aten::scaled_dot_product_attention', sdpa_flop_jit)
     assert analyzer.total() == 2 * 3 * 5 * 7 * (8 + 4)

@@ -1,4 +1,5 @@
 """tools/analysis/no_target.py: the arms' configs and a short end-to-end run."""
+import importlib.util
 import json
 import os
 import os.path as osp
@@ -10,11 +11,19 @@ import pytest
 from mmengine.config import Config
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-sys.path.insert(0, osp.join(REPO, 'tools', 'analysis'))
 
-from no_target import (arm_cfg, balanced_threshold, existence_diagnostics,  # noqa: E402
-                       notarget_config_of)
 
+def load_tool():
+    spec = importlib.util.spec_from_file_location(
+        'no_target', osp.join(REPO, 'tools', 'analysis', 'no_target.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+tool = load_tool()
+arm_cfg, balanced_threshold, existence_diagnostics, notarget_config_of = (
+    tool.arm_cfg, tool.balanced_threshold, tool.existence_diagnostics, tool.notarget_config_of)
 CONFIG = osp.join(REPO, 'configs', 'btdnet_tiny_synthetic.py')
 
 

@@ -1,5 +1,6 @@
 """tools/analysis/text_dependence.py: the shuffled control and a short end-to-end run."""
 import filecmp
+import importlib.util
 import json
 import os
 import os.path as osp
@@ -12,9 +13,17 @@ from mmengine.config import Config
 from mmrrsis.datasets.synthetic import make_refsegrs
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-sys.path.insert(0, osp.join(REPO, 'tools', 'analysis'))
 
-from text_dependence import shuffle_expressions  # noqa: E402
+
+def load_tool():
+    spec = importlib.util.spec_from_file_location(
+        'text_dependence', osp.join(REPO, 'tools', 'analysis', 'text_dependence.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+shuffle_expressions = load_tool().shuffle_expressions
 
 
 def _lines(root, split):

@@ -39,6 +39,17 @@ Memory, per model and mode, consistent with ``benchmark_bsc.py``:
 ``--profile`` also prints, for the config's model(s), the operators taking the most time in
 one training step (``torch.profiler``) and the forward time of each component.
 
+``--all`` writes the model-zoo table instead. It reads the metafiles
+(``configs/metafile.yaml``, ``projects/*/metafile.yaml``, mmseg's format plus a few mmrrsis
+fields), takes the model of every collection marked ``Zoo: true`` and, in one process,
+measures it against one bare Swin-B + BERT-base model (re-fed at each config's input size):
+the median wall time of a training step and of an inference, interleaved with the bare
+model's, and their ratios. Parameters and GFLOPs come from :func:`mmrrsis.analysis.analyse`
+(as ``get_flops.py`` prints them). The published results, the protocol they were scored
+under, the converter and whether the implementation is checked against a public reference
+come from the metafile. Writes ``model_zoo.json`` (every figure) and ``model_zoo.md`` (the
+page) to ``--out-dir``; ``--refresh`` re-reads the metafiles into them without measuring.
+
 Example (Swin-B + BERT-base, 512x512, batch 1: about 10-15 s per bare step on one core of
 the development machine; ~15 min for the whole run)::
 
@@ -47,63 +58,30 @@ the development machine; ~15 min for the whole run)::
 """
 import argparse
 import copy
+import gc
+import glob
+import json
 import os
 import os.path as osp
-import statistics
+import platform
 import sys
-import tempfile
-from contextlib import nullcontext
-from typing import Callable, Dict, List, Tuple
+import time
+from typing import Dict, List
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 import mmrrsis  # noqa: E402,F401  (first: makes mmseg importable with mmcv-lite)
 import torch  # noqa: E402
-from mmengine.config import Config, ConfigDict  # noqa: E402
+import yaml  # noqa: E402
 from mmengine.logging import MMLogger  # noqa: E402
-from mmengine.optim import build_optim_wrapper  # noqa: E402
-from mmengine.structures import PixelData  # noqa: E402
-from mmseg.models.utils import resize  # noqa: E402
-from mmseg.structures import SegDataSample  # noqa: E402
-from torch import Tensor, nn  # noqa: E402
+from torch import nn  # noqa: E402
 from torch.profiler import ProfilerActivity, profile, record_function  # noqa: E402
 
-from mmrrsis.datasets.synthetic import build_vocab  # noqa: E402
-from mmrrsis.datasets.transforms import KeyPhraseMasker  # noqa: E402
-from mmrrsis.models.decode_heads.base_referring_head import \
-    BaseReferringDecodeHead  # noqa: E402
-from mmrrsis.registry import MODELS  # noqa: E402
+from mmrrsis.analysis import (EXPRESSION, Runner, analyse, bare_model_cfg, header,  # noqa: E402
+                              load_config, make_batch, measure, text_metainfo)
 from mmrrsis.utils import register_all_modules  # noqa: E402
-from mmrrsis.utils.offline import offline_model_cfg  # noqa: E402
-from mmrrsis.utils.profiling import peak_extra_bytes, timed  # noqa: E402
 
-EXPRESSION = 'the white vehicle parked on the left of the road'
-
-
-@MODELS.register_module(name='BenchmarkBareHead', force=True)
-class BenchmarkBareHead(BaseReferringDecodeHead):
-    """The trivial head of the ``bare`` model: per-level 1x1 convs summed, plus a text bias.
-
-    Args:
-        in_channels (list[int]): Channels of the visual levels.
-        text_channels (int): Width of the text features. Defaults to 768.
-        **kwargs: :class:`BaseDecodeHead` arguments.
-    """
-
-    def __init__(self, in_channels: List[int], text_channels: int = 768, **kwargs):
-        super().__init__(in_channels, channels=1, input_transform='multiple_select', **kwargs)
-        delattr(self, 'conv_seg')
-        self.level_convs = nn.ModuleList(nn.Conv2d(c, self.out_channels, 1) for c in in_channels)
-        self.text_fc = nn.Linear(text_channels, self.out_channels)
-
-    def forward(self, inputs: List[Tensor], text_feats: Dict[str, Tensor]) -> Tensor:
-        feats = self._transform_inputs(inputs)
-        size = feats[0].shape[2:]
-        logits = sum(resize(conv(x), size=size, mode='bilinear', align_corners=False)
-                     for conv, x in zip(self.level_convs, feats))
-        mask = text_feats['mask'][..., None].to(text_feats['feats'].dtype)
-        text = (text_feats['feats'] * mask).sum(1) / mask.sum(1).clamp(min=1)
-        return logits + self.text_fc(text)[..., None, None]
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
 def parse_args():
@@ -143,110 +121,6 @@ def parse_args():
     if bool(args.config) == args.all:
         parser.error('give one config, or --all')
     return args
-
-
-
-def bare_model_cfg(model_cfg) -> dict:
-    """The config's encoders with :class:`BenchmarkBareHead`."""
-    backbone = model_cfg.backbone
-    if 'vision' in backbone and 'text' in backbone:  # StageWiseExtractor and its subclasses
-        vision, text = backbone.vision, backbone.text
-    elif 'text_encoder' in model_cfg:
-        vision, text = backbone, model_cfg.text_encoder
-    else:
-        raise ValueError(f'{backbone.type}: cannot tell the vision backbone and the text '
-                         'encoder apart to build the bare model')
-    vision = copy.deepcopy(vision)
-    channels = [vision.embed_dims * 2**i for i in range(len(vision.depths))]
-    bert = text.get('bert_config') or {}
-    text_channels = bert.get('hidden_size', model_cfg.decode_head.get('text_channels', 768))
-    return ConfigDict(
-        type='ReferringEncoderDecoder',
-        data_preprocessor=copy.deepcopy(model_cfg.data_preprocessor),
-        backbone=vision,
-        text_encoder=copy.deepcopy(text),
-        decode_head=dict(type='BenchmarkBareHead', in_channels=channels,
-                         in_index=list(range(len(channels))), text_channels=text_channels,
-                         num_classes=2, align_corners=False, init_cfg=None),
-        train_cfg=dict(),
-        test_cfg=dict(mode='whole'))
-
-
-def make_batch(size: int, batch: int, metainfo: dict = None) -> dict:
-    """``batch`` copies of a random image and ``EXPRESSION``; ``metainfo``: what the config's
-    text transforms set (``get_flops.text_metainfo``), by default a lexicon key phrase."""
-    gen = torch.Generator().manual_seed(0)
-    if metainfo is None:
-        metainfo = dict(key_phrase_spans=KeyPhraseMasker(backend='lexicon')(
-            dict(expression=EXPRESSION))['key_phrase_spans'])
-    inputs, samples = [], []
-    for _ in range(batch):
-        inputs.append(torch.randint(0, 256, (3, size, size), dtype=torch.uint8, generator=gen))
-        mask = torch.zeros(1, size, size, dtype=torch.long)
-        mask[:, size // 4:size // 2, size // 8:size // 3] = 1
-        sample = SegDataSample(metainfo=dict(
-            metainfo, expression=EXPRESSION, img_shape=(size, size),
-            ori_shape=(size, size), pad_shape=(size, size)))
-        sample.gt_sem_seg = PixelData(data=mask)
-        samples.append(sample)
-    return dict(inputs=inputs, data_samples=samples)
-
-
-def state_bytes(model: nn.Module, optim_wrapper) -> int:
-    tensors = list(model.parameters()) + list(model.buffers())
-    for state in optim_wrapper.optimizer.state.values():
-        tensors += [v for v in state.values() if torch.is_tensor(v)]
-    seen, total = set(), 0
-    for tensor in tensors:
-        key = tensor.untyped_storage().data_ptr()
-        if key not in seen:
-            seen.add(key)
-            total += tensor.untyped_storage().nbytes()
-    return total
-
-
-
-
-class Runner:
-    """One model, its optimizer wrapper and its preprocessed batches."""
-
-    def __init__(self, name: str, model_cfg: dict, optim_cfg: dict, batch: dict, device: str,
-                 amp: bool):
-        torch.manual_seed(0)
-        self.name = name
-        self.device = device
-        self.amp = amp
-        self.model = MODELS.build(model_cfg).to(device)
-        self.model.init_weights()
-        self.optim_wrapper = build_optim_wrapper(self.model, copy.deepcopy(optim_cfg))
-        self.set_batch(batch)
-        self.num_params = sum(p.numel() for p in self.model.parameters())
-
-    def set_batch(self, batch: dict, size: int = None) -> None:
-        """Preprocesses the batch the steps run on (``size``: new preprocessor size)."""
-        if size is not None:
-            self.model.data_preprocessor.size = (size, size)
-        self.train_data = self.model.data_preprocessor(copy.deepcopy(batch), training=True)
-        self.test_data = self.model.data_preprocessor(copy.deepcopy(batch), training=False)
-
-    def train_step(self) -> None:
-        self.model.train()
-        with self.optim_wrapper.optim_context(self.model):
-            losses = self.model(self.train_data['inputs'], self.train_data['data_samples'],
-                                mode='loss')
-        loss, _ = self.model.parse_losses(losses)
-        self.optim_wrapper.update_params(loss)
-
-    def infer_step(self) -> None:
-        self.model.eval()
-        # the training wrapper's autocast, as mmengine's test loop with fp16=True would do
-        context = torch.autocast(self.device, dtype=self.optim_wrapper.cast_dtype) \
-            if self.amp else nullcontext()
-        with torch.no_grad(), context:
-            self.model(self.test_data['inputs'], self.test_data['data_samples'], mode='predict')
-
-    def step(self, mode: str) -> Callable[[], None]:
-        return self.train_step if mode == 'train' else self.infer_step
 
 
 def label_components(model: nn.Module) -> List:
@@ -296,84 +170,191 @@ def print_profile(runner: Runner) -> None:
     print(averages.table(sort_by='self_cpu_time_total', row_limit=20, max_name_column_width=60))
 
 
-def measure(runners: List[Runner], args) -> Dict[str, dict]:
-    """Times (and sizes) every mode of every runner, interleaved, and prints the figures.
-
-    Returns:
-        dict: mode -> runner name -> ``wall`` (median s), ``min``, ``cpu`` (median s) and,
-        unless ``--no-memory``, ``state`` and ``peak_extra`` (bytes).
-    """
-    results = {}
-    for mode in args.modes:
-        times: Dict[str, List[Tuple[float, float]]] = {r.name: [] for r in runners}
-        for _ in range(args.warmup):
-            for runner in runners:
-                runner.step(mode)()
-        load_before = os.getloadavg()[0]
-        for _ in range(args.iters):
-            for runner in runners:
-                times[runner.name].append(timed(runner.step(mode), args.device))
-        load_after = os.getloadavg()[0]
-        wall = {name: statistics.median(t[0] for t in ts) for name, ts in times.items()}
-        best = {name: min(t[0] for t in ts) for name, ts in times.items()}
-        cpu = {name: statistics.median(t[1] for t in ts) for name, ts in times.items()}
-        results[mode] = {name: dict(wall=wall[name], min=best[name], cpu=cpu[name])
-                         for name in times}
-        what = 'training step (fwd + bwd + optimizer)' if mode == 'train' else \
-            'inference (predict, no grad)'
-        print(f'\n{what}: {args.iters} interleaved runs per model, load average '
-              f'{load_before:.2f} -> {load_after:.2f}')
-        print(f'  {"model":18s} {"wall s: runs":>24s} {"median":>7s} {"x bare":>7s} '
-              f'{"min":>6s} {"x bare":>7s} {"CPU s":>7s} {"x bare":>7s}')
-        for runner in runners:
-            name = runner.name
-            runs = ' '.join(f'{t[0]:.2f}' for t in times[name])
-            print(f'  {name:18s} {runs:>24s} {wall[name]:7.2f} {wall[name] / wall["bare"]:7.2f} '
-                  f'{best[name]:6.2f} {best[name] / best["bare"]:7.2f} {cpu[name]:7.2f} '
-                  f'{cpu[name] / cpu["bare"]:7.2f}')
-        if args.no_memory:
-            continue
-        memory = {}
-        for runner in runners:
-            extra = peak_extra_bytes(runner.step(mode), args.device)
-            memory[runner.name] = (state_bytes(runner.model, runner.optim_wrapper), extra)
-            results[mode][runner.name].update(state=memory[runner.name][0], peak_extra=extra)
-        base_state, base_extra = memory['bare']
-        print(f'  {"memory":18s} {"state GiB":>10s} {"peak extra GiB":>15s} {"peak GiB":>9s} '
-              f'{"x bare: extra":>14s} {"peak":>6s}')
-        for runner in runners:
-            state, extra = memory[runner.name]
-            print(f'  {runner.name:18s} {state / 2**30:10.2f} {extra / 2**30:15.2f} '
-                  f'{(state + extra) / 2**30:9.2f} {extra / base_extra:14.2f} '
-                  f'{(state + extra) / (base_state + base_extra):6.2f}')
-    return results
+def metafiles(root: str = REPO) -> List[str]:
+    """``configs/metafile.yaml`` and every ``projects/*/metafile.yaml``, in that order."""
+    files = [osp.join(root, 'configs', 'metafile.yaml')]
+    files += sorted(glob.glob(osp.join(root, 'projects', '*', 'metafile.yaml')))
+    return [f for f in files if osp.isfile(f)]
 
 
-def load_config(path: str, args) -> Tuple[Config, ConfigDict, int]:
-    """The config, its offline model config (local vocab, ``--amp``) and its input side."""
-    cfg = Config.fromfile(path)
-    if args.amp:
-        cfg.optim_wrapper.type = 'AmpOptimWrapper' if args.device == 'cuda' else \
-            'CPUAmpOptimWrapper'
-        if args.device == 'cuda':
-            cfg.optim_wrapper.loss_scale = 'dynamic'
+def zoo_models(files: List[str]) -> List[dict]:
+    """The ``Zoo: true`` model entries of the metafiles, with their collection merged in."""
+    models = []
+    for path in files:
+        with open(path) as f:
+            meta = yaml.safe_load(f)
+        collections = {c['Name']: c for c in meta.get('Collections', [])}
+        for model in meta.get('Models', []):
+            if not model.get('Zoo'):
+                continue
+            name = model.get('In Collection')
+            if name not in collections:
+                raise ValueError(f'{path}: model {model.get("Name")} is in collection '
+                                 f'{name!r}, which the file does not define')
+            config = osp.join(REPO, model['Config'])
+            if not osp.isfile(config):
+                raise FileNotFoundError(f'{path}: model {model["Name"]} names config '
+                                        f'{model["Config"]}, which does not exist')
+            models.append(dict(model, collection=collections[name], metafile=path))
+    # a row shows every published result of its method, from all the method's configs
+    for model in models:
+        results = []
+        for other in meta_models(files):
+            if other.get('In Collection') == model['collection']['Name']:
+                results += [r for r in other.get('Results', [])
+                            if r['Dataset'] not in {x['Dataset'] for x in results}]
+        model['Results'] = results
+    return models
+
+
+def meta_models(files: List[str]) -> List[dict]:
+    """Every model entry of the metafiles."""
+    models = []
+    for path in files:
+        with open(path) as f:
+            models += yaml.safe_load(f).get('Models', [])
+    return models
+
+
+def refresh(args) -> dict:
+    """Re-reads the metafiles into ``--out-dir/model_zoo.json`` and rewrites the page, keeping
+    the measured figures (for a metafile change that needs no new measurement)."""
+    path = osp.join(args.out_dir, 'model_zoo.json')
+    with open(path) as f:
+        report = json.load(f)
+    entries = {m['Name']: m for m in zoo_models(args.metafiles or metafiles())}
+    for row in report['models']:
+        entry = entries[row['name']]
+        row.update(results=entry.get('Results', []), metadata=entry.get('Metadata', {}))
+    with open(path, 'w') as f:
+        json.dump(report, f, indent=1)
+    with open(osp.join(args.out_dir, 'model_zoo.md'), 'w') as f:
+        f.write(markdown(report))
+    return report
+
+
+def run_model_zoo(args) -> Dict[str, dict]:
+    """Measures every zoo model (see the module docstring) and writes the tables."""
+    models = zoo_models(args.metafiles or metafiles())
+    if not models:
+        raise SystemExit('no model is marked `Zoo: true` in the metafiles')
+    bare = None
+    rows = []
+    for entry in models:
+        cfg, model_cfg, size = load_config(osp.join(REPO, entry['Config']), args)
+        batch = make_batch(size, args.batch, text_metainfo(cfg, EXPRESSION))
+        if bare is None:
+            bare = Runner('bare', bare_model_cfg(model_cfg), cfg.optim_wrapper, batch,
+                          args.device, args.amp)
         else:
-            cfg.optim_wrapper.dtype = 'bfloat16'
-    model_cfg = offline_model_cfg(copy.deepcopy(cfg.model))
-    vocab_dir = tempfile.mkdtemp(prefix='mmrrsis_bench_vocab_')
-    model_cfg.data_preprocessor.tokenizer = build_vocab([EXPRESSION], vocab_dir, 100)
-    size = args.size or (model_cfg.data_preprocessor.get('size') or (512, ))[0]
-    model_cfg.data_preprocessor.size = (size, size)
-    return cfg, model_cfg, size
+            bare.set_batch(batch, size)
+        print(f'\n==== {entry["collection"]["Name"]}: {entry["Config"]}; ', end='')
+        runner = Runner(entry['Name'], model_cfg, cfg.optim_wrapper, batch, args.device,
+                        args.amp)
+        header(args, size, model_cfg, [bare, runner])
+        figures = measure([bare, runner], args)
+        flops = analyse(cfg, (size, size))
+        rows.append(dict(
+            method=entry['collection']['Name'], name=entry['Name'], config=entry['Config'],
+            input_size=size, params=flops['params'], flops=flops['flops'],
+            timing=figures, results=entry.get('Results', []),
+            metadata=entry.get('Metadata', {}), paper=entry['collection'].get('Paper', {})))
+        del runner
+        gc.collect()
+    machine = (f'{platform.processor() or platform.machine()}, {os.cpu_count()} cores, '
+               f'torch {torch.__version__}, {torch.get_num_threads()} threads, {args.device}')
+    report = dict(
+        command='python tools/analysis/benchmark.py --all ' + ' '.join(sys.argv[2:]),
+        date=time.strftime('%Y-%m-%d'), machine=machine, batch=args.batch,
+        iters=args.iters, warmup=args.warmup, models=rows)
+    os.makedirs(args.out_dir, exist_ok=True)
+    with open(osp.join(args.out_dir, 'model_zoo.json'), 'w') as f:
+        json.dump(report, f, indent=1)
+    with open(osp.join(args.out_dir, 'model_zoo.md'), 'w') as f:
+        f.write(markdown(report))
+    print(f'\nwrote {args.out_dir}/model_zoo.json and model_zoo.md')
+    return report
 
 
-def header(args, size: int, model_cfg, runners) -> None:
-    print(f'{args.batch} x {size}x{size}, '
-          f'{model_cfg.data_preprocessor.get("max_length", 20)} tokens; device {args.device}, '
-          f'torch {torch.__version__}, {torch.get_num_threads()} threads'
-          f'{", AMP " + str(runners[0].optim_wrapper.cast_dtype) if args.amp else ""}')
-    for runner in runners:
-        print(f'  {runner.name:18s} {runner.num_params / 1e6:7.1f} M parameters')
+def _ratio(timing: dict, mode: str, name: str) -> str:
+    if mode not in timing:
+        return 'n/a'
+    return f'{timing[mode][name]["wall"] / timing[mode]["bare"]["wall"]:.2f}×'
+
+
+def _result(results: List[dict], dataset: str) -> str:
+    for item in results:
+        if item.get('Dataset') == dataset:
+            metrics = item['Metrics']
+            return f'{metrics["mIoU"]:.2f} / {metrics["oIoU"]:.2f}'
+    return '—'
+
+
+def _protocol(results: List[dict]) -> str:
+    seen = []
+    for item in results:
+        text = f'{item["Dataset"]}: {item.get("Protocol", "not stated")}'
+        if text not in seen:
+            seen.append(text)
+    return '<br>'.join(seen) or '—'
+
+
+def markdown(report: dict) -> str:
+    """The model-zoo page for a :func:`run_model_zoo` report."""
+    lines = [
+        '# Model zoo',
+        '',
+        'One row per method, its RRSIS-D config (the architecture of the RefSegRS config, '
+        'except where noted). Parameters and GFLOPs (multiply-adds, batch 1, at the '
+        'config\'s input size, text side included) from `tools/analysis/get_flops.py`; '
+        'training-step and inference times are medians of interleaved runs against the bare '
+        'Swin-B + BERT-base model of `tools/analysis/benchmark.py` (its encoders with a '
+        'trivial head), measured in one run on the machine below. Published results are the '
+        'papers\' test-split mIoU / oIoU under the protocol given, not results of mmrrsis '
+        'runs: no GPU was available to train these configs here.',
+        '',
+        f'Generated by `{report["command"]}` on {report["date"]} ({report["machine"]}; '
+        f'batch {report["batch"]}, {report["warmup"]} warm-up + {report["iters"]} timed runs '
+        'per mode). Do not edit by hand: re-run the command.',
+        '',
+        '| method | config | params (M) | GFLOPs @ input | train step × bare | inference × bare '
+        '| RefSegRS test mIoU / oIoU | RRSIS-D test mIoU / oIoU | protocol of the published '
+        'numbers | converter for released weights | implementation |',
+        '|---|---|---|---|---|---|---|---|---|---|---|',
+    ]
+    for row in report['models']:
+        meta = row['metadata']
+        converter = meta.get('Converter')
+        converter = f'`{converter}`' if converter else 'none'
+        lines.append(
+            f'| {row["method"]} | [`{osp.basename(row["config"])}`](../{row["config"]}) '
+            f'| {row["params"]["total"] / 1e6:.2f} '
+            f'| {row["flops"]["total"] / 1e9:.1f} @ {row["input_size"]}² '
+            f'| {_ratio(row["timing"], "train", row["name"])} '
+            f'| {_ratio(row["timing"], "infer", row["name"])} '
+            f'| {_result(row["results"], "RefSegRS")} | {_result(row["results"], "RRSIS-D")} '
+            f'| {_protocol(row["results"])} | {converter} '
+            f'| {meta.get("Implementation", "—")} |')
+    timed = [row for row in report['models'] if {'train', 'infer'} <= set(row['timing'])]
+    if timed:
+        lines += ['', 'Median wall times (s), model (bare): ' + '; '.join(
+            f'{row["method"]} train {row["timing"]["train"][row["name"]]["wall"]:.1f} '
+            f'({row["timing"]["train"]["bare"]["wall"]:.1f}), inference '
+            f'{row["timing"]["infer"][row["name"]]["wall"]:.1f} '
+            f'({row["timing"]["infer"]["bare"]["wall"]:.1f})' for row in timed) + '.']
+    lines.append('')
+    lines += ['Per-component parameters (M) / GFLOPs:', '',
+              '| method | vision | text | fusion | neck | heads |', '|---|---|---|---|---|---|']
+    for row in report['models']:
+        cells = ' | '.join(f'{row["params"][k] / 1e6:.2f} / {row["flops"][k] / 1e9:.1f}'
+                           for k in ('vision', 'text', 'fusion', 'neck', 'heads'))
+        lines.append(f'| {row["method"]} | {cells} |')
+    lines += ['', 'Sources of the published numbers:', '']
+    for row in report['models']:
+        for item in row['results']:
+            lines.append(f'- {row["method"]}, {item["Dataset"]}: {item.get("Source", "—")}')
+    lines.append('')
+    return '\n'.join(lines)
 
 
 def main():
@@ -387,7 +368,6 @@ def main():
     MMLogger.get_instance('mmrrsis_benchmark', log_level='WARNING')
     MMLogger.get_instance('mmengine').setLevel('WARNING')
     if args.all:
-        from model_zoo import refresh, run_model_zoo
         refresh(args) if args.refresh else run_model_zoo(args)
         return
     cfg, model_cfg, size = load_config(args.config, args)
@@ -400,7 +380,6 @@ def main():
             variants[f'model[{ms_attn}]'] = variant
     else:
         variants[f'model[{model_cfg.decode_head.get("ms_attn", "default")}]'] = model_cfg
-    from get_flops import text_metainfo
     batch = make_batch(size, args.batch, text_metainfo(cfg, EXPRESSION))
     runners = [Runner(name, variant, cfg.optim_wrapper, batch, args.device, args.amp)
                for name, variant in variants.items()]

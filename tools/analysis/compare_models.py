@@ -2,7 +2,7 @@
 of a training step and an inference.
 
 ``benchmark.py`` measures one config against its bare encoders; this script puts several
-configs in the same interleaved runs (``benchmark.py``'s ``measure``), so that the load of a
+configs in the same interleaved runs (:func:`mmrrsis.analysis.measure`), so that the load of a
 shared machine hits them alike: the bare Swin + BERT of the reference config, the reference
 config's model (LAVT by default) and each ``--configs`` model (SBANet by default), all built
 offline with random weights, each with its own config's optimizer wrapper, all fed the same
@@ -21,16 +21,15 @@ import argparse
 import os.path as osp
 import sys
 
-sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 import mmrrsis  # noqa: E402,F401  (first: makes mmseg importable with mmcv-lite)
 import torch  # noqa: E402
 from mmengine.logging import MMLogger  # noqa: E402
 
+from mmrrsis.analysis import (Runner, bare_model_cfg, header, load_config,  # noqa: E402
+                              make_batch, measure)
 from mmrrsis.utils import register_all_modules  # noqa: E402
-from benchmark import (Runner, bare_model_cfg, header, load_config,  # noqa: E402
-                       make_batch, measure)
 
 
 def parse_args(argv=None):

@@ -34,7 +34,6 @@ import sys
 from typing import Optional
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
-sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
 import mmrrsis  # noqa: E402,F401
 import numpy as np  # noqa: E402
@@ -42,10 +41,10 @@ import torch  # noqa: E402
 from mmengine.config import Config  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
+from mmrrsis.analysis import configure, train_and_test  # noqa: E402
 from mmrrsis.datasets.synthetic import NO_TARGET_FILE, make_refsegrs  # noqa: E402
 from mmrrsis.registry import METRICS  # noqa: E402
 from mmrrsis.utils import register_all_modules  # noqa: E402
-from text_dependence import configure, train_and_test  # noqa: E402
 
 ARMS = ('plain', 'negatives', 'existence')
 LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')

@@ -21,17 +21,16 @@ import os.path as osp
 import random
 import shutil
 import sys
-import time
-from typing import Callable, Optional
+from typing import Optional
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 import mmrrsis  # noqa: E402,F401
 from mmengine.config import Config  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
 
+from mmrrsis.analysis import configure, train_and_test  # noqa: E402
 from mmrrsis.datasets.synthetic import make_refsegrs  # noqa: E402
-from mmrrsis.utils import adapt_cfg_to_machine, register_all_modules  # noqa: E402
+from mmrrsis.utils import register_all_modules  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -67,55 +66,6 @@ def shuffle_expressions(src: str, dst: str, seed: int) -> None:
         rng.shuffle(expressions)
         with open(path, 'w') as f:
             f.writelines(f'{img_id} {expr}\n' for (img_id, _), expr in zip(lines, expressions))
-
-
-def set_input_size(cfg: Config, size: int) -> None:
-    """Makes the network see ``size`` x ``size`` inputs."""
-    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        for step in cfg[loader].dataset.pipeline:
-            if step['type'] == 'Resize':
-                step['scale'] = (size, size)
-    cfg.model.data_preprocessor.size = (size, size)
-    vision = cfg.model.backbone.get('vision', cfg.model.backbone)
-    if 'pretrain_img_size' in vision:
-        vision.pretrain_img_size = size
-
-
-def configure(cfg: Config, data_root: str, work_dir: str, iters: int, seed: int,
-              input_size: Optional[int] = None) -> Config:
-    """Points a synthetic-data config at ``data_root`` and a short ``iters`` schedule.
-
-    The datasets must not be wrapped yet (their ``data_root`` and pipelines are set here).
-    """
-    if input_size is not None:
-        set_input_size(cfg, input_size)
-    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        cfg[loader].dataset.data_root = data_root
-    cfg.model.data_preprocessor.tokenizer = osp.join(data_root, 'bert_vocab', 'vocab.txt')
-    cfg.train_cfg.max_iters = iters
-    cfg.train_cfg.val_interval = iters
-    if len(cfg.param_scheduler) > 1:  # a warm-up first: at most a tenth of a short run
-        warmup = min(cfg.param_scheduler[0].end, max(1, iters // 10))
-        cfg.param_scheduler[0].end = cfg.param_scheduler[-1].begin = warmup
-    cfg.param_scheduler[-1].end = iters
-    cfg.default_hooks.checkpoint.interval = iters
-    cfg.test_evaluator = dict(type='RRSISMetric')
-    cfg.work_dir = work_dir
-    cfg.randomness = dict(seed=seed)
-    return cfg
-
-
-def train_and_test(cfg: Config, after_test: Optional[Callable[[Runner], dict]] = None) -> dict:
-    """Trains a configured run, then tests it; returns the test metrics and the train time,
-    and what ``after_test`` (called with the runner after testing) adds."""
-    adapt_cfg_to_machine(cfg)
-    runner = Runner.from_cfg(cfg)
-    start = time.time()
-    runner.train()
-    train_time = time.time() - start
-    metrics = runner.test()
-    extra = after_test(runner) if after_test is not None else {}
-    return dict({k: float(v) for k, v in metrics.items()}, train_seconds=train_time, **extra)
 
 
 def run(config: str, data_root: str, work_dir: str, iters: int, seed: int,

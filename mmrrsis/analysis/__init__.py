@@ -1,0 +1,15 @@
+"""What the scripts of ``tools/analysis`` share: model cost against bare encoders
+(``benchmark``), parameter and FLOP counts (``flops``) and short trainings on synthetic
+data (``synthetic_training``)."""
+from .benchmark import (BenchmarkBareHead, Runner, bare_model_cfg, header, load_config,
+                        make_batch, measure, state_bytes)
+from .flops import (COMPONENTS, EXPRESSION, TEXT_META_KEYS, TracedReferringModel, analyse,
+                    build_inputs, component_of, sdpa_flop_jit, text_metainfo)
+from .synthetic_training import configure, set_input_size, train_and_test
+
+__all__ = [
+    'BenchmarkBareHead', 'Runner', 'bare_model_cfg', 'header', 'load_config', 'make_batch',
+    'measure', 'state_bytes', 'COMPONENTS', 'EXPRESSION', 'TEXT_META_KEYS',
+    'TracedReferringModel', 'analyse', 'build_inputs', 'component_of', 'sdpa_flop_jit',
+    'text_metainfo', 'configure', 'set_input_size', 'train_and_test'
+]
