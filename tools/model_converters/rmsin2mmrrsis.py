@@ -14,6 +14,12 @@ downloaded): a reference key with no place in it, or a model key the checkpoint 
 is an error that lists them. The last stage's gates and scale branch of the reference reach no
 output; those keys are dropped and reported.
 
+Key map: each stage's ``fusion`` + ``res_gate`` -> ``IIM.pwam`` (a PWAM with its gate),
+``visual_gate`` -> ``scale_gate``, ``visual_residual.repblock`` -> ``scale_branch``;
+``backbone.cim.*`` -> the CIM neck (``neck.*``); the decoder's ``rounting_func`` -> the routing
+of ``ARCHead``'s rotated convolutions; Swin, decoder and BERT as for LAVT
+(``mmrrsis.utils.ckpt_convert``).
+
 Example::
 
     python tools/model_converters/rmsin2mmrrsis.py model_best_rmsin.pth rmsin_mmrrsis.pth \\
@@ -22,7 +28,10 @@ Example::
 """
 import argparse
 import os.path as osp
+import re
 import sys
+from collections import OrderedDict
+from typing import Dict, List, Optional, Tuple
 
 import torch
 from mmengine.config import Config
@@ -30,11 +39,183 @@ from mmengine.config import Config
 ROOT = osp.join(osp.dirname(osp.abspath(__file__)), '..', '..')
 sys.path.insert(0, ROOT)
 
-from mmrrsis.utils.ckpt_convert import (check_against_model, convert_rmsin,  # noqa: E402
-                                        load_reference_checkpoint, model_state_shapes,
-                                        split_reference_checkpoint)
+from mmrrsis.utils.ckpt_convert import (CheckpointConversionError,  # noqa: E402
+                                        apply_rules, check_against_model,
+                                        convert_lavt_lineage, load_reference_checkpoint,
+                                        model_state_shapes, pwam_rules,
+                                        scale_aware_gate_rules, split_reference_checkpoint)
 
 DEFAULT_CONFIG = osp.join(ROOT, 'projects', 'rmsin', 'configs', 'rmsin_swinb_rrsisd.py')
+Rules = List[Tuple[str, str, bool]]
+# the last stage's residual update: computed by the code, read by nothing
+LAST_STAGE_DEAD = ('res_gate.', 'visual_gate.', 'visual_residual.')
+
+
+def scale_branch_rules(ref: str, ours: str) -> Rules:
+    """The reference ``VariousReceptive`` (``RepBlock(1, 1)``) to :class:`ScaleBranch`."""
+    rules = []
+    for step, suffix in enumerate(('', '_2')):
+        new = f'{ours}steps.{step}.'
+        rules += [
+            (f'{ref}brb_3x3{suffix}.conv1.', f'{new}kxk.0.', False),
+            (f'{ref}brb_3x3{suffix}.bn1.', f'{new}kxk.1.', False),
+            (f'{ref}brb_3x3{suffix}.conv2.', f'{new}kxk.2.', False),
+            (f'{ref}brb_3x3{suffix}.bn2.', f'{new}kxk.3.', False),
+            (f'{ref}brb_1x1{suffix}.conv.', f'{new}pointwise.0.', False),
+            (f'{ref}brb_1x1{suffix}.bn.', f'{new}pointwise.1.', False),
+            (f'{ref}brb_identity{suffix}.', f'{new}identity.', False),
+        ]
+    return rules
+
+
+def iim_rules(stage: int) -> Rules:
+    """RMSIN's ``layers.{i}.{fusion, res_gate, visual_gate, visual_residual}`` to :class:`IIM`."""
+    ref, ours = f'backbone.layers.{stage}.', f'backbone.fusions.{stage}.'
+    return (pwam_rules(ref + 'fusion.', ours + 'pwam.') +
+            [(ref + 'res_gate.', ours + 'pwam.gate.', False),
+             (ref + 'visual_gate.', ours + 'scale_gate.', False)] +
+            scale_branch_rules(ref + 'visual_residual.repblock.', ours + 'scale_branch.'))
+
+
+def ffn_rules(ref: str, ours: str) -> Rules:
+    """The reference CIM ``FeedForward`` to :class:`ConvFeedForward`."""
+    names = (('bn1', 'in_bn'), ('conv1', 'expand'), ('bn2', 'mid_bn'), ('conv2', 'dwconv'),
+             ('conv3', 'project'))
+    return [(f'{ref}{a}.', f'{ours}{b}.', False) for a, b in names]
+
+
+def csa_rules(ref: str, ours: str) -> Rules:
+    """The reference ``CrossScaleAttention`` to :class:`CrossScaleAttention`."""
+    names = (('bn1', 'in_bn'), ('DWConv1', 'down2'), ('DWConv2', 'down3'),
+             ('attention.qkv.c', 'qkv'), ('attention.qkv.bn', 'qkv_bn'),
+             ('attention.parallel_conv.1', 'value_conv'), ('attention.to_out', 'value_proj'),
+             ('attention.proj', 'token_proj'), ('bn4', 'out_bn'), ('conv', 'out_conv'))
+    return [(f'{ref}{a}.', f'{ours}{b}.', False) for a, b in names]
+
+
+def cim_rules(num_blocks: int = 1, num_scales: int = 4) -> Rules:
+    """The reference ``backbone.cim.*`` to the :class:`CIM` neck (``neck.*``); the ``.m.`` of
+    the reference's residual wrappers is dropped."""
+    ref, ours = 'backbone.cim.', 'neck.'
+    rules = [(ref + 'down_channel.', ours + 'in_proj.', False),
+             (ref + 'up_channel.', ours + 'out_proj.', False),
+             (ref + 'bn.', ours + 'out_bn.', False)]
+    for i in range(num_scales):
+        rules += scale_aware_gate_rules(f'{ref}fusion.{i}.', f'{ours}gates.{i}.')
+    for k in range(num_blocks):
+        block, new = f'{ref}block.{k}.', f'{ours}blocks.{k}.'
+        for csa in ('csa1', 'csa2'):
+            rules += csa_rules(f'{block}{csa}.m.', f'{new}{csa}.')
+        for j in range(num_scales):
+            rules += ffn_rules(f'{block}intra_ff.m.ff{j + 1}.m.', f'{new}iff.ffns.{j}.')
+        rules += ffn_rules(f'{block}ff.m.', f'{new}ffn.')
+    return rules
+
+
+def routing_rules(num_steps: int = 3) -> Rules:
+    """The reference decoder's ``conv2_*.rounting_func`` to each :class:`AdaptiveRotatedConv2d`
+    routing of :class:`ARCHead` (the kernel banks follow :func:`simple_decoding_rules`)."""
+    names = (('dwc', 'dwconv'), ('norm.norm', 'ln'), ('fc_alpha', 'fc_alpha'),
+             ('fc_theta', 'fc_theta'))
+    rules = []
+    for step, level in enumerate(range(num_steps + 1, 1, -1)):
+        ref, ours = f'classifier.conv2_{level}.rounting_func.', \
+            f'decode_head.fuse_steps.{step}.3.routing.'
+        rules += [(f'{ref}{a}.', f'{ours}{b}.', False) for a, b in names]
+    return rules
+
+
+def cim_config(model: Dict) -> dict:
+    """The CIM neck arguments a reference RMSIN state dict was trained with.
+
+    The grid g x g follows from the cross-scale attention's token projection, a Linear from
+    g² + (⌊(g-1)/2⌋+1)² + (⌊(g-1)/3⌋+1)² tokens to g² (225 x 314 for 15 x 15, i.e. 480 px
+    inputs; RemoteSAM's 896 px fork has 784 x 1080 for 28 x 28).
+
+    Returns:
+        dict: ``grid`` (g, g) and ``num_blocks``.
+
+    Raises:
+        CheckpointConversionError: without CIM keys, or for a projection of another shape.
+    """
+    key = re.compile(r'backbone\.cim\.block\.(\d+)\.csa[12]\.m\.attention\.proj\.weight$')
+    shapes = {k: tuple(v.shape) for k, v in model.items() if key.match(k)}
+    if not shapes:
+        raise CheckpointConversionError(
+            'no backbone.cim.block.*.csa*.m.attention.proj.weight in the checkpoint: it is '
+            'not an RMSIN checkpoint (a LAVT one converts with lavt2mmrrsis.py)')
+    if len(set(shapes.values())) > 1:
+        raise CheckpointConversionError(f'the CIM token projections disagree in shape: {shapes}')
+    pixels, tokens = next(iter(shapes.values()))
+    side = int(round(pixels**0.5))
+    coarse = ((side - 1) // 2 + 1)**2 + ((side - 1) // 3 + 1)**2
+    if side * side != pixels or tokens != pixels + coarse:
+        raise CheckpointConversionError(
+            f'unknown CIM token projection shape {(pixels, tokens)} in {sorted(shapes)}: a '
+            f'g x g grid gives (g², g² + (⌊(g-1)/2⌋+1)² + (⌊(g-1)/3⌋+1)²), e.g. (225, 314) '
+            f'for 15 x 15')
+    blocks = sorted({int(key.match(k).group(1)) for k in shapes})
+    if blocks != list(range(len(blocks))):
+        raise CheckpointConversionError(f'CIM blocks {blocks} are not numbered 0..n-1')
+    return dict(grid=(side, side), num_blocks=len(blocks))
+
+
+def convert_rmsin(model: Dict,
+                  bert: Optional[Dict] = None) -> Tuple[Dict, List[str], dict]:
+    """Converts a reference RMSIN state dict (``lavt_one`` or ``lavt`` layout).
+
+    The last stage's ``res_gate``, ``visual_gate`` and ``visual_residual`` feed only the
+    discarded next-stage input; they must be present and are dropped. In the ``lavt``
+    layout BERT is saved from its DDP wrapper: the ``module.`` prefix is removed.
+
+    Args:
+        model (dict): The reference model's state dict.
+        bert (dict, optional): The separate BERT state dict (``lavt`` layout). Defaults to
+            None.
+
+    Returns:
+        tuple: the mmrrsis state dict, the dropped reference keys, and the CIM neck arguments
+        (see :func:`cim_config`).
+
+    Raises:
+        CheckpointConversionError: listing every reference key no rule knows, or the dead
+            last-stage modules that are missing.
+    """
+    neck = cim_config(model)
+    if bert and all(k.startswith('module.') for k in bert):
+        bert = OrderedDict((k[len('module.'):], v) for k, v in bert.items())
+    stages = sorted({int(k.split('.')[2]) for k in model if k.startswith('backbone.layers.')})
+    if not stages:
+        raise CheckpointConversionError('no backbone.layers.* keys: not an RMSIN checkpoint')
+    last = f'backbone.layers.{stages[-1]}.'
+    dead = tuple(last + name for name in LAST_STAGE_DEAD)
+    absent = [p for p in dead if not any(k.startswith(p) for k in model)]
+    if absent:
+        raise CheckpointConversionError(
+            f'the last stage lacks {absent}: not the layout of the RMSIN code, whose every '
+            'stage builds a res_gate, a visual_gate and a visual_residual branch')
+
+    out = OrderedDict()
+    own = tuple(['backbone.cim.'] + [f'classifier.conv2_{level}.rounting_func.'
+                                     for level in (4, 3, 2)])
+    left = apply_rules({k: v for k, v in model.items() if k.startswith(own)},
+                       cim_rules(neck['num_blocks']) + routing_rules(), out)
+    rest = OrderedDict((k, v) for k, v in model.items() if not k.startswith(own))
+    try:
+        state, dropped = convert_lavt_lineage(rest, bert, fusion_rules=iim_rules,
+                                              dead_prefixes=dead, num_stages=len(stages))
+    except CheckpointConversionError as error:
+        if not left:
+            raise
+        raise CheckpointConversionError(f'{error}; and {len(left)} CIM/routing keys: '
+                                        f'{left[:30]}') from error
+    if left:
+        raise CheckpointConversionError(
+            f'{len(left)} reference keys have no place in the mmrrsis model: {left[:30]}' +
+            (' ...' if len(left) > 30 else ''))
+    state.update(out)
+    return state, dropped, neck
+
 
 
 def config_with_neck(config: str, neck: dict) -> Config:

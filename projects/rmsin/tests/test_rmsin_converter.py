@@ -9,8 +9,7 @@ import torch
 from mmengine.config import Config
 
 from mmrrsis.registry import MODELS
-from mmrrsis.utils.ckpt_convert import (CheckpointConversionError, check_against_model,
-                                        convert_rmsin, rmsin_cim_config)
+from mmrrsis.utils.ckpt_convert import CheckpointConversionError, check_against_model
 
 PROJECT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 REPO = osp.dirname(osp.dirname(PROJECT))
@@ -18,6 +17,7 @@ TINY = osp.join(PROJECT, 'configs', 'rmsin_tiny_synthetic.py')
 TINY_128 = osp.join(PROJECT, 'configs', 'rmsin_tiny_synthetic_128.py')
 sys.path.insert(0, osp.join(REPO, 'tools', 'model_converters'))
 import rmsin2mmrrsis  # noqa: E402
+from rmsin2mmrrsis import cim_config, convert_rmsin  # noqa: E402
 
 DEAD = ('backbone.layers.3.res_gate.', 'backbone.layers.3.visual_gate.',
         'backbone.layers.3.visual_residual.')
@@ -237,13 +237,13 @@ def test_both_layouts_load_strictly_and_map_values(tiny_model):
 def test_grid_is_read_from_the_weights():
     model = build(TINY_128)
     ref, bert = reference_layout(model)
-    assert rmsin_cim_config(ref) == dict(grid=(4, 4), num_blocks=1)
+    assert cim_config(ref) == dict(grid=(4, 4), num_blocks=1)
     bad = OrderedDict(ref)
     for csa in ('csa1', 'csa2'):
         bad[f'backbone.cim.block.0.{csa}.m.attention.proj.weight'] = torch.zeros(16, 25)
     with pytest.raises(CheckpointConversionError, match=r'unknown CIM token projection shape '
                        r'\(16, 25\)'):
-        rmsin_cim_config(bad)
+        cim_config(bad)
     lavt = OrderedDict((k, v) for k, v in ref.items() if not k.startswith('backbone.cim.'))
     with pytest.raises(CheckpointConversionError, match='not an RMSIN checkpoint'):
         convert_rmsin(lavt, bert)
