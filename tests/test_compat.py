@@ -150,7 +150,8 @@ def test_tools_test_refuses_unlisted_objects_clearly(unsafe_checkpoint, tmp_path
     path, marker = unsafe_checkpoint
     data = str(tmp_path / 'data')
     make_refsegrs(data, num_images=3, seed=0, size=48)
-    cmd = [sys.executable, 'tools/test.py', osp.join('configs', 'lgnet_tiny_synthetic.py'),
+    config = osp.join('configs', 'language_gated', 'language-gated_swin-bert_tiny_synthetic.py')
+    cmd = [sys.executable, 'tools/test.py', config,
            str(path), '--work-dir', str(tmp_path / 'work'), '--cfg-options',
            f'test_dataloader.dataset.data_root={data}',
            f'model.data_preprocessor.tokenizer={data}/bert_vocab/vocab.txt',

@@ -4,7 +4,7 @@
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$ROOT"
-CONFIG=${CONFIG:-configs/btdnet_tiny_synthetic.py}
+CONFIG=${CONFIG:-configs/btdnet/btdnet_tiny_synthetic.py}
 WORK_DIR=${WORK_DIR:-work_dirs/quickstart}
 DATA=data/synthetic_refsegrs
 

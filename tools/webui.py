@@ -7,7 +7,7 @@ Pick one of the bundled synthetic examples or upload an image, type an expressio
 PNG, 0 background / 255 target, at the image's size), the key phrase the model masked (BTDNet
 masks the referred noun phrase for its text branch) and the existence score when the model
 has an existence head. With no arguments it serves the tiny BTDNet of `tools/quickstart.sh`
-(`configs/btdnet_tiny_synthetic.py` and the checkpoint named by
+(`configs/btdnet/btdnet_tiny_synthetic.py` and the checkpoint named by
 `work_dirs/quickstart/last_checkpoint`).
 
 Needs the `demo` extra: `pip install -e ".[demo]"` (Gradio). Images whose longer side exceeds
@@ -35,7 +35,7 @@ from mmrrsis.apis import (existence_score, inference_model, init_model, pred_mas
                           show_result)
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-DEFAULT_CONFIG = osp.join(REPO, 'configs', 'btdnet_tiny_synthetic.py')
+DEFAULT_CONFIG = osp.join(REPO, 'configs', 'btdnet', 'btdnet_tiny_synthetic.py')
 DEFAULT_WORK_DIR = osp.join(REPO, 'work_dirs', 'quickstart')
 EXAMPLES_DIR = osp.join(REPO, 'demo', 'examples')
 

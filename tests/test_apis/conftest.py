@@ -10,7 +10,7 @@ from mmrrsis.datasets.synthetic import build_vocab
 from mmrrsis.registry import MODELS
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-CONFIG = osp.join(REPO, 'configs', 'btdnet_tiny_synthetic.py')
+CONFIG = osp.join(REPO, 'configs', 'btdnet', 'btdnet_tiny_synthetic.py')
 EXPRESSIONS = ['the red vehicle at the top left', 'the white building on the right',
                'the largest tree']
 
@@ -42,11 +42,11 @@ def tiny_model(tiny_checkpoint):
 @pytest.fixture(scope='session')
 def tiny_notarget_checkpoint(tmp_path_factory):
     """As ``tiny_checkpoint`` for the tiny BTDNet with the existence head
-    (configs/btdnet_tiny_synthetic_notarget.py)."""
+    (configs/btdnet/btdnet_tiny_synthetic_notarget.py)."""
     root = tmp_path_factory.mktemp('tiny_btdnet_notarget')
     vocab = build_vocab(EXPRESSIONS, str(root / 'vocab'), vocab_size=200)
     cfg_options = {'model.data_preprocessor.tokenizer': vocab}
-    config = osp.join(REPO, 'configs', 'btdnet_tiny_synthetic_notarget.py')
+    config = osp.join(REPO, 'configs', 'btdnet', 'btdnet_tiny_synthetic_notarget.py')
     cfg = Config.fromfile(config)
     cfg.merge_from_dict(cfg_options)
     torch.manual_seed(0)

@@ -1,4 +1,5 @@
-"""Every config in configs/ loads and its model builds offline (random weights, local vocab)."""
+"""Every config in configs/<method>/ loads and its model builds offline (random weights, local
+vocab)."""
 import copy
 import glob
 import os.path as osp
@@ -17,13 +18,13 @@ CONFIGS = sorted(
 CONFIGS = [c for c in CONFIGS if '_base_' not in c]
 # Stages (0-based) that get a BSC module, for the configs of Table V's rows.
 BSC_STAGES = {
-    'btdnet_swinb_refsegrs.py': [0, 1, 2, 3],
-    'btdnet_swinb_rrsisd.py': [0, 1, 2, 3],
-    'btdnet_ablations/btdnet_swinb_refsegrs_bsc-stage1.py': [0],
-    'btdnet_ablations/btdnet_swinb_refsegrs_bsc-stage1-2.py': [0, 1],
-    'btdnet_ablations/btdnet_swinb_refsegrs_bsc-stage1-3.py': [0, 1, 2],
-    'btdnet_ablations/btdnet_swinb_refsegrs_bsc-deep-stages.py': [2, 3],
-    'btdnet_ablations/btdnet_swinb_refsegrs_no-bsc.py': [],
+    'btdnet/btdnet_swinb_refsegrs.py': [0, 1, 2, 3],
+    'btdnet/btdnet_swinb_rrsisd.py': [0, 1, 2, 3],
+    'btdnet/btdnet_swinb_refsegrs_bsc-stage1.py': [0],
+    'btdnet/btdnet_swinb_refsegrs_bsc-stage1-2.py': [0, 1],
+    'btdnet/btdnet_swinb_refsegrs_bsc-stage1-3.py': [0, 1, 2],
+    'btdnet/btdnet_swinb_refsegrs_bsc-deep-stages.py': [2, 3],
+    'btdnet/btdnet_swinb_refsegrs_no-bsc.py': [],
 }
 
 
@@ -41,9 +42,13 @@ def vocab(tmp_path_factory):
 
 def test_expected_configs_exist():
     names = {osp.relpath(c, osp.join(REPO, 'configs')) for c in CONFIGS}
-    assert {'btdnet_swinb_refsegrs.py', 'btdnet_swinb_rrsisd.py', 'btdnet_tiny_synthetic.py',
-            'lgnet_tiny_synthetic.py'} <= names
-    assert len([n for n in names if n.startswith('btdnet_ablations/')]) >= 10
+    assert {'btdnet/btdnet_swinb_refsegrs.py', 'btdnet/btdnet_swinb_rrsisd.py',
+            'btdnet/btdnet_tiny_synthetic.py', 'lavt/lavt_swinb_rrsisd.py',
+            'language_gated/language-gated_swin-bert_tiny_synthetic.py'} <= names
+    # the ablations: one-change children of the RefSegRS config, next to it
+    ablations = [n for n in names if n.startswith('btdnet/btdnet_swinb_refsegrs_')
+                 and not n.endswith('_notarget.py')]
+    assert len(ablations) >= 10
     assert set(BSC_STAGES) <= names
 
 
@@ -91,8 +96,8 @@ def test_paper_param_groups(tmp_path):
     from torch.nn.modules.instancenorm import _InstanceNorm
 
     from mmrrsis.models.fusions.bsc import TokenInstanceNorm
-    cfg = Config.fromfile(osp.join(REPO, 'configs', 'btdnet_tiny_synthetic.py'))
-    paper = Config.fromfile(osp.join(REPO, 'configs', 'btdnet_swinb_refsegrs.py'))
+    cfg = Config.fromfile(osp.join(REPO, 'configs', 'btdnet', 'btdnet_tiny_synthetic.py'))
+    paper = Config.fromfile(osp.join(REPO, 'configs', 'btdnet', 'btdnet_swinb_refsegrs.py'))
     cfg.model.data_preprocessor.tokenizer = build_vocab(['a car'], str(tmp_path), 50)
     model = MODELS.build(cfg.model)
     wrapper = build_optim_wrapper(model, paper.optim_wrapper)
@@ -139,7 +144,7 @@ def test_paper_param_groups(tmp_path):
 
 
 def test_paper_recipe_values():
-    cfg = Config.fromfile(osp.join(REPO, 'configs', 'btdnet_swinb_refsegrs.py'))
+    cfg = Config.fromfile(osp.join(REPO, 'configs', 'btdnet', 'btdnet_swinb_refsegrs.py'))
     head = cfg.model.decode_head
     assert (head.num_bg_prompts, head.bg_loss_weight, head.num_mci) == (5, 0.6, 3)
     assert cfg.model.auxiliary_head.loss_weight == 0.1

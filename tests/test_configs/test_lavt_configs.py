@@ -10,7 +10,7 @@ from mmrrsis.models.fusions import PWAM
 from mmrrsis.registry import MODELS
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-PAPER = [osp.join(REPO, 'configs', f'lavt_swinb_{d}.py') for d in ('refsegrs', 'rrsisd')]
+PAPER = [osp.join(REPO, 'configs', 'lavt', f'lavt_swinb_{d}.py') for d in ('refsegrs', 'rrsisd')]
 
 
 @pytest.mark.parametrize('path', PAPER, ids=osp.basename)
@@ -40,7 +40,7 @@ def test_recipe_values(path):
 def test_param_groups_and_frozen_bert(tmp_path):
     """On a tiny model with the paper's names: decay only off the Swin's norms and position
     tables; BERT's embeddings and last two layers get no gradient."""
-    cfg = Config.fromfile(osp.join(REPO, 'configs', 'lavt_tiny_synthetic.py'))
+    cfg = Config.fromfile(osp.join(REPO, 'configs', 'lavt', 'lavt_tiny_synthetic.py'))
     paper = Config.fromfile(PAPER[0])
     cfg.model.data_preprocessor.tokenizer = build_vocab(['a car'], str(tmp_path), 50)
     cfg.model.backbone.text.update(paper.model.backbone.text, pretrained=False,

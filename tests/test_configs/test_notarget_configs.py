@@ -20,7 +20,7 @@ EXPRESSIONS = ['the red vehicle at the top left', 'the white building on the lef
 
 
 def load(name):
-    return Config.fromfile(osp.join(REPO, 'configs', f'{name}.py'))
+    return Config.fromfile(osp.join(REPO, 'configs', name.split('_')[0], f'{name}.py'))
 
 
 @pytest.mark.parametrize('name', PARENTS)

@@ -289,7 +289,7 @@ def test_unknown_split_name(refsegrs, rrsisd):
 
 
 def test_config_with_missing_data_root(tmp_path):
-    cfg = Config.fromfile(osp.join(REPO, 'configs', 'btdnet_swinb_rrsisd.py'))
+    cfg = Config.fromfile(osp.join(REPO, 'configs', 'btdnet', 'btdnet_swinb_rrsisd.py'))
     dataset_cfg = cfg.train_dataloader.dataset
     dataset_cfg.data_root = str(tmp_path / 'RRSIS-D')
     root = re.escape(str(tmp_path / 'RRSIS-D'))

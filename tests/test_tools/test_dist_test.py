@@ -19,7 +19,8 @@ from mmrrsis.datasets.synthetic import make_refsegrs
 from mmrrsis.registry import MODELS
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-CONFIG = osp.join(REPO, 'configs', 'lgnet_tiny_synthetic.py')
+CONFIG = osp.join(REPO, 'configs', 'language_gated',
+                  'language-gated_swin-bert_tiny_synthetic.py')
 
 
 def _free_port():

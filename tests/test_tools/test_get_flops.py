@@ -12,7 +12,7 @@ REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
 def test_components_add_up_and_vision_matches_the_bare_swin():
-    cfg = Config.fromfile(osp.join(REPO, 'configs', 'lavt_tiny_synthetic.py'))
+    cfg = Config.fromfile(osp.join(REPO, 'configs', 'lavt', 'lavt_tiny_synthetic.py'))
     result = analyse(cfg, shape=(32, 64))
     flops, params = result['flops'], result['params']
     assert result['shape'] == (32, 64)

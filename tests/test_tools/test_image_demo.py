@@ -14,7 +14,7 @@ from mmrrsis.datasets.synthetic import build_vocab
 from mmrrsis.registry import MODELS
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-CONFIG = osp.join(REPO, 'configs', 'btdnet_tiny_synthetic.py')
+CONFIG = osp.join(REPO, 'configs', 'btdnet', 'btdnet_tiny_synthetic.py')
 EXPRESSION = 'the red vehicle at the top left'
 
 
@@ -50,7 +50,7 @@ def test_image_demo_writes_mask_and_overlay(tmp_path):
 
 
 def test_image_demo_prints_the_existence_score(tmp_path):
-    config = osp.join(REPO, 'configs', 'btdnet_tiny_synthetic_notarget.py')
+    config = osp.join(REPO, 'configs', 'btdnet', 'btdnet_tiny_synthetic_notarget.py')
     vocab = build_vocab([EXPRESSION], str(tmp_path / 'vocab'), vocab_size=200)
     image = str(tmp_path / 'scene.png')
     mmcv.imwrite(np.full((40, 40, 3), 120, np.uint8), image)

@@ -27,7 +27,7 @@ Collections:
 Models:
   - Name: lavt_tiny
     In Collection: LAVT
-    Config: configs/lavt_tiny_synthetic.py
+    Config: configs/lavt/lavt_tiny_synthetic.py
     Zoo: true
     Metadata: {Implementation: checked, Converter: tools/model_converters/lavt2mmrrsis.py}
     Results:
@@ -35,10 +35,10 @@ Models:
          Source: s1}
   - Name: not_in_the_zoo
     In Collection: LAVT
-    Config: configs/lavt_swinb_rrsisd.py
+    Config: configs/lavt/lavt_swinb_rrsisd.py
   - Name: btdnet_tiny
     In Collection: BTDNet
-    Config: configs/btdnet_tiny_synthetic.py
+    Config: configs/btdnet/btdnet_tiny_synthetic.py
     Zoo: true
   - Name: fianet_tiny
     In Collection: FIANet

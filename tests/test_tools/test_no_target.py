@@ -24,7 +24,7 @@ def load_tool():
 tool = load_tool()
 arm_cfg, balanced_threshold, existence_diagnostics, notarget_config_of = (
     tool.arm_cfg, tool.balanced_threshold, tool.existence_diagnostics, tool.notarget_config_of)
-CONFIG = osp.join(REPO, 'configs', 'btdnet_tiny_synthetic.py')
+CONFIG = osp.join(REPO, 'configs', 'btdnet', 'btdnet_tiny_synthetic.py')
 
 
 def test_arms_differ_only_in_negatives_and_head(tmp_path):
@@ -75,7 +75,7 @@ def test_balanced_threshold():
 def test_script_trains_the_arms_and_reports(tmp_path):
     out = str(tmp_path / 'results.json')
     proc = subprocess.run(
-        [sys.executable, 'tools/analysis/no_target.py', 'configs/btdnet_tiny_synthetic.py',
+        [sys.executable, 'tools/analysis/no_target.py', 'configs/btdnet/btdnet_tiny_synthetic.py',
          '--num-images', '16', '--size', '48', '--input-size', '48', '--iters', '2',
          '--work-dir', str(tmp_path / 'work'), '--out', out],
         cwd=REPO, env=dict(os.environ, PYTHONPATH=REPO), capture_output=True, text=True,

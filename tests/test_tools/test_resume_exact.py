@@ -1,7 +1,7 @@
 """Resuming after SIGKILL gives the uninterrupted run's weights and data order, bit for bit.
 
-Three CPU runs of the tiny LGNet config on a generated dataset (seed 0, deterministic, no
-data workers): 6 iterations uninterrupted; the same run killed with SIGKILL once its
+Three CPU runs of the tiny language-gated config on a generated dataset (seed 0, deterministic,
+no data workers): 6 iterations uninterrupted; the same run killed with SIGKILL once its
 iteration-4 checkpoint is complete; that run resumed with ``--resume`` to iteration 6. A test
 hook (written next to a wrapper config) records the images of every batch, and pauses the
 killed run right after the iteration-4 checkpoint so the kill lands there without a race.
@@ -22,7 +22,8 @@ from mmrrsis.datasets import ResumableInfiniteSampler
 from mmrrsis.datasets.synthetic import make_refsegrs
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-CONFIG = osp.join(REPO, 'configs', 'lgnet_tiny_synthetic.py')
+CONFIG = osp.join(REPO, 'configs', 'language_gated',
+                  'language-gated_swin-bert_tiny_synthetic.py')
 MAX_ITERS, KILL_AT = 6, 4
 
 HOOK_MODULE = '''

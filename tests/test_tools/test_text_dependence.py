@@ -54,8 +54,9 @@ def test_script_trains_both_variants_and_reports(tmp_path):
     out = str(tmp_path / 'results.json')
     env = dict(os.environ, PYTHONPATH=REPO)
     proc = subprocess.run(
-        [sys.executable, 'tools/analysis/text_dependence.py', 'configs/btdnet_tiny_synthetic.py',
-         '--num-images', '12', '--size', '48', '--input-size', '48', '--iters', '2',
+        [sys.executable, 'tools/analysis/text_dependence.py',
+         'configs/btdnet/btdnet_tiny_synthetic.py', '--num-images', '12', '--size', '48',
+         '--input-size', '48', '--iters', '2',
          '--work-dir', str(tmp_path / 'work'), '--out', out],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]

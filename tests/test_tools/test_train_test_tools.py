@@ -12,7 +12,8 @@ import torch
 from mmrrsis.datasets.synthetic import make_refsegrs
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-CONFIG = osp.join(REPO, 'configs', 'lgnet_tiny_synthetic.py')
+CONFIG = osp.join(REPO, 'configs', 'language_gated',
+                  'language-gated_swin-bert_tiny_synthetic.py')
 
 
 def _run(args, cwd):

@@ -28,7 +28,7 @@ from mmrrsis.apis import existence_score, inference_model, init_model, pred_mask
 from mmrrsis.datasets.synthetic import make_refsegrs
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-CONFIG = osp.join(REPO, 'configs', 'btdnet_tiny_synthetic.py')
+CONFIG = osp.join(REPO, 'configs', 'btdnet', 'btdnet_tiny_synthetic.py')
 EXPRESSION = 'the van on the right'
 
 
@@ -176,7 +176,7 @@ def test_demo_shows_the_existence_score(tiny):
     if not tiny['options']:
         pytest.skip('runs on the tiny random models only')
     tool = load_tool()
-    config = osp.join(REPO, 'configs', 'btdnet_tiny_synthetic_notarget.py')
+    config = osp.join(REPO, 'configs', 'btdnet', 'btdnet_tiny_synthetic_notarget.py')
     model = init_model(config, None, device='cpu', cfg_options=tiny['options'])
     demo = tool.Demo(model, out_dir=str(tiny['root'] / 'out_exist'))
     _, mask, _, _, score, _ = demo.segment(tiny['image'], EXPRESSION)

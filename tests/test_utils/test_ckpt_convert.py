@@ -15,7 +15,7 @@ from mmrrsis.utils.ckpt_convert import (CheckpointConversionError, check_against
                                         split_reference_checkpoint)
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-TINY = osp.join(REPO, 'configs', 'lavt_tiny_synthetic.py')
+TINY = osp.join(REPO, 'configs', 'lavt', 'lavt_tiny_synthetic.py')
 sys.path.insert(0, osp.join(REPO, 'tools', 'model_converters'))
 import lavt2mmrrsis  # noqa: E402
 

@@ -53,7 +53,7 @@ page) to ``--out-dir``; ``--refresh`` re-reads the metafiles into them without m
 Example (Swin-B + BERT-base, 512x512, batch 1: about 10-15 s per bare step on one core of
 the development machine; ~15 min for the whole run)::
 
-    python tools/analysis/benchmark.py configs/btdnet_swinb_refsegrs.py --device cpu \
+    python tools/analysis/benchmark.py configs/btdnet/btdnet_swinb_refsegrs.py --device cpu \
         --threads 1 --ms-attn deformable sdpa --iters 3
 """
 import argparse

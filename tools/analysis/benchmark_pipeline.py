@@ -20,7 +20,7 @@ NLTK's tagger data is looked up as NLTK does (e.g. ``NLTK_DATA=/path/to/nltk_dat
 Example::
 
     NLTK_DATA=/path/to/nltk_data python tools/analysis/benchmark_pipeline.py \\
-        configs/btdnet_swinb_rrsisd.py --num-images 20 --breakdown
+        configs/btdnet/btdnet_swinb_rrsisd.py --num-images 20 --breakdown
 """
 import argparse
 import os.path as osp
@@ -46,7 +46,7 @@ GENERATORS = {'RRSISDDataset': make_rrsisd, 'RefSegRSDataset': make_refsegrs}
 
 def parse_args():
     parser = argparse.ArgumentParser(description='Data pipeline + tokenization ms per sample')
-    parser.add_argument('config', nargs='?', default='configs/btdnet_swinb_rrsisd.py')
+    parser.add_argument('config', nargs='?', default='configs/btdnet/btdnet_swinb_rrsisd.py')
     parser.add_argument('--data-root', default=None,
                         help='synthetic set to use or create (default: /tmp/mmrrsis_bench_'
                         '<dataset>_<size>)')

@@ -35,7 +35,7 @@ from mmrrsis.utils import register_all_modules  # noqa: E402
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Models of several configs against one '
                                      'reference model, in the same interleaved runs')
-    parser.add_argument('--reference', default='configs/lavt_swinb_rrsisd.py',
+    parser.add_argument('--reference', default='configs/lavt/lavt_swinb_rrsisd.py',
                         help='the config the ratios are taken to (its encoders make `bare`)')
     parser.add_argument('--configs', nargs='+',
                         default=['projects/sbanet/configs/sbanet_swinb_rrsisd.py'])

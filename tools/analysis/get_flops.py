@@ -20,7 +20,7 @@ The components, by module path::
 
 Example::
 
-    python tools/analysis/get_flops.py configs/lavt_swinb_rrsisd.py --shape 480 480
+    python tools/analysis/get_flops.py configs/lavt/lavt_swinb_rrsisd.py --shape 480 480
 """
 import argparse
 import os.path as osp

@@ -22,7 +22,7 @@ the threshold that balances them on val (:func:`balanced_threshold`).
 Example (tiny BTDNet, 2,000 synthetic images of 128 px seen at 64 px, 3,000 iterations of
 batch 8; the README table's first rows come from these settings)::
 
-    python tools/analysis/no_target.py configs/btdnet_tiny_synthetic.py \\
+    python tools/analysis/no_target.py configs/btdnet/btdnet_tiny_synthetic.py \\
         --num-images 2000 --size 128 --input-size 64 --iters 3000 --share 0.3 \\
         --out work_dirs/no_target/btdnet.json
 """

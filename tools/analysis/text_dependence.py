@@ -9,7 +9,7 @@ Example, the run behind the figures in the README (tiny BTDNet, 4,000 synthetic 
 128 px seen at 128 px, 4,000 iterations of batch 8; 87 min per training with the two side by
 side, one thread each, on 2 CPU cores)::
 
-    python tools/analysis/text_dependence.py configs/btdnet_tiny_synthetic.py \
+    python tools/analysis/text_dependence.py configs/btdnet/btdnet_tiny_synthetic.py \
         --num-images 4000 --size 128 --input-size 128 --iters 4000
 
 Measured here: test mIoU 83.26 with the true expressions, 16.58 with shuffled ones.

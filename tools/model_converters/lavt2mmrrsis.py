@@ -10,8 +10,8 @@ are dropped and reported.
 Example::
 
     python tools/model_converters/lavt2mmrrsis.py model_best_refcoco.pth lavt_mmrrsis.pth \\
-        --config configs/lavt_swinb_refsegrs.py
-    python tools/test.py configs/lavt_swinb_refsegrs.py lavt_mmrrsis.pth
+        --config configs/lavt/lavt_swinb_refsegrs.py
+    python tools/test.py configs/lavt/lavt_swinb_refsegrs.py lavt_mmrrsis.pth
 """
 import argparse
 import os.path as osp
@@ -27,7 +27,7 @@ from mmrrsis.utils.ckpt_convert import (check_against_model, convert_lavt_lineag
                                         split_reference_checkpoint)
 
 DEFAULT_CONFIG = osp.join(osp.dirname(osp.abspath(__file__)), '..', '..', 'configs',
-                          'lavt_swinb_refsegrs.py')
+                          'lavt', 'lavt_swinb_refsegrs.py')
 
 
 def last_stage_gate(state: dict) -> str:
@@ -50,7 +50,7 @@ def main():
     parser.add_argument('dst', help='mmrrsis checkpoint to write')
     parser.add_argument('--config', default=DEFAULT_CONFIG,
                         help='mmrrsis config whose model the weights must fill '
-                        '(default: configs/lavt_swinb_refsegrs.py)')
+                        '(default: configs/lavt/lavt_swinb_refsegrs.py)')
     args = parser.parse_args()
     state, dropped = convert(args.src, args.config)
     if dropped:

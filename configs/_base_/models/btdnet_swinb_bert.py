@@ -50,7 +50,7 @@ model = dict(
         num_bg_prompts=5,
         use_bg_prior=True,
         # the paper's predictor: p_bg = Linear(mean(Q_bg)), no refinement of Q_bg over X
-        # (btdnet_ablations/btdnet_swinb_refsegrs_bg-refine.py turns it on)
+        # (btdnet_swinb_refsegrs_bg-refine.py turns it on)
         refine_bg=False,
         bg_loss_weight=0.6,
         align_corners=False),

@@ -1,7 +1,7 @@
 # Tiny FIANet for the synthetic demo data: the architecture of the paper configs (FIAM with
 # object and position branches at stages 1-3, context-only at stage 4, BERT run three times,
 # TMEM, LAVTHead, CE + Dice) with the small Swin and 4-layer BERT of
-# configs/lavt_tiny_synthetic.py, trainable on a CPU; it also keeps that config's synthetic
+# configs/lavt/lavt_tiny_synthetic.py, trainable on a CPU; it also keeps that config's synthetic
 # schedule and flips (the text decoupler runs after the flip, on the rewritten expression).
 _base_ = [
     './_base_/fianet_swinb_bert.py',

@@ -1,9 +1,9 @@
 # Tiny RMSIN for the synthetic demo data: the architecture of the paper configs (IIM at every
 # stage, PWAM-only at the last, BERT run once, the CIM neck, ARCHead with the CE + Dice loss) on
-# the small Swin, 4-layer BERT, data and schedule of configs/lavt_tiny_synthetic.py, so it
+# the small Swin, 4-layer BERT, data and schedule of configs/lavt/lavt_tiny_synthetic.py, so it
 # compares on equal terms with the tiny LAVT. The CIM grid is the 2 x 2 stage-4 map of the 64 px
 # input; its attention gets 2 heads of key width 8 instead of 8 x 32 on a 90-wide hidden map.
-_base_ = '../../../configs/lavt_tiny_synthetic.py'
+_base_ = '../../../configs/lavt/lavt_tiny_synthetic.py'
 custom_imports = dict(imports=['projects.rmsin.rmsin'], allow_failed_imports=False)
 iim = dict(type='IIM', num_heads=1, dropout=0.0, with_scale_branch=True)
 model = dict(

@@ -77,8 +77,8 @@ def test_config_loads(path):
 def test_recipe_and_weights(path):
     """Spec Sec. 6: the LAVT config's recipe and pretrained weights, SBANet's modules."""
     cfg = Config.fromfile(path)
-    lavt = Config.fromfile(osp.join(REPO, 'configs', osp.basename(path).replace('sbanet',
-                                                                                'lavt')))
+    lavt = Config.fromfile(
+        osp.join(REPO, 'configs', 'lavt', osp.basename(path).replace('sbanet', 'lavt')))
     assert without_changed_parts(cfg) == without_changed_parts(lavt)
     assert cfg.model.data_preprocessor.size == (480, 480)
     assert cfg.model.data_preprocessor.max_length == 20
@@ -118,7 +118,7 @@ def test_parameter_budget(capsys):
     own = parts(cfg.model)
     assert sum(own.values()) == sum(p.numel() for p in model.backbone.fusions.parameters()) + \
         sum(p.numel() for p in model.neck.parameters())
-    lavt_cfg = Config.fromfile(osp.join(REPO, 'configs', 'lavt_swinb_rrsisd.py'))
+    lavt_cfg = Config.fromfile(osp.join(REPO, 'configs', 'lavt', 'lavt_swinb_rrsisd.py'))
     lavt = total - sum(own.values()) + sum(parts(lavt_cfg.model).values())
     assert lavt == 227_739_514 - 2 * 1024 * 1024  # tests/test_configs/test_lavt_configs.py
     with capsys.disabled():

@@ -21,7 +21,8 @@ EXPRESSIONS = ['the red vehicle at the top left', 'the blue vehicle at the botto
 def model_cfg(tmp_path_factory):
     register_all_modules()
     vocab = build_vocab(EXPRESSIONS, str(tmp_path_factory.mktemp('vocab')), vocab_size=200)
-    cfg = Config.fromfile(osp.join(REPO, 'configs', 'lgnet_tiny_synthetic.py'))
+    cfg = Config.fromfile(osp.join(REPO, 'configs', 'language_gated',
+                                   'language-gated_swin-bert_tiny_synthetic.py'))
     cfg.model.data_preprocessor.tokenizer = vocab
     cfg.model.data_preprocessor.size = (64, 64)
     cfg.model.backbone.pretrain_img_size = 64

@@ -28,7 +28,8 @@ def cfgs(tmp_path_factory):
     for method in METHODS:
         pair = []
         for suffix in ('', '_notarget'):
-            cfg = Config.fromfile(osp.join(REPO, 'configs', f'{method}_tiny_synthetic{suffix}.py'))
+            cfg = Config.fromfile(
+                osp.join(REPO, 'configs', method, f'{method}_tiny_synthetic{suffix}.py'))
             cfg.model.data_preprocessor.tokenizer = vocab
             pair.append(cfg.model)
         found[method] = pair

@@ -1,5 +1,5 @@
 # Every RMSIN part off (no scale branch, no CIM, plain decoder) and cross-entropy only: LAVT's
-# architecture and loss (configs/lavt_swinb_rrsisd.py) under RMSIN's recipe (lr 3e-5, random
+# architecture and loss (configs/lavt/lavt_swinb_rrsisd.py) under RMSIN's recipe (lr 3e-5, random
 # black boxes).
 _base_ = '../rmsin_swinb_rrsisd.py'
 iim = dict(type='IIM', num_heads=1, dropout=0.0, with_scale_branch=False)

@@ -3,8 +3,8 @@
 # The synthetic expressions always name their category, so the key phrase is found with the
 # category lexicon (explicit offline choice; the paper configs use NLTK).
 _base_ = [
-    './_base_/models/btdnet_swinb_bert.py', './_base_/datasets/synthetic_refsegrs.py',
-    './_base_/default_runtime.py', './_base_/schedules/schedule_synthetic.py'
+    '../_base_/models/btdnet_swinb_bert.py', '../_base_/datasets/synthetic_refsegrs.py',
+    '../_base_/default_runtime.py', '../_base_/schedules/schedule_synthetic.py'
 ]
 crop_size = (64, 64)
 vocab = 'data/synthetic_refsegrs/bert_vocab/vocab.txt'

@@ -1,5 +1,5 @@
 # Mixing: BTDNet's extractor (BSC fused, text-aware features) feeding mmseg's text-free FPNHead.
-_base_ = '../btdnet_swinb_refsegrs.py'
+_base_ = './btdnet_swinb_refsegrs.py'
 model = dict(
     backbone=dict(with_target_feats=False),
     auxiliary_head=None,

@@ -2,7 +2,7 @@
 # AdamW 5e-5, weight decay 0.01, poly per iteration over 40 epochs, batch 2 x 4 GPUs, best val
 # oIoU, scored at 480.
 _base_ = [
-    './_base_/models/lavt_swinb_bert.py', './_base_/datasets/rrsisd_480.py',
-    './_base_/default_runtime.py', './_base_/schedules/schedule_40e_lavt.py'
+    '../_base_/models/lavt_swinb_bert.py', '../_base_/datasets/rrsisd_480.py',
+    '../_base_/default_runtime.py', '../_base_/schedules/schedule_40e_lavt.py'
 ]
 auto_scale_lr = dict(enable=False, base_batch_size=8)

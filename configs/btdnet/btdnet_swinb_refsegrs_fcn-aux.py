@@ -1,5 +1,5 @@
 # Mixing: mmseg's FCNHead on stage 3 as a second auxiliary head next to D-MOLS.
-_base_ = '../btdnet_swinb_refsegrs.py'
+_base_ = './btdnet_swinb_refsegrs.py'
 model = dict(auxiliary_head=[
     dict(type='DMOLSHead', in_channels=1024, in_index=-1, channels=256, text_channels=768,
          rec_tokens='all', loss_weight=0.1),

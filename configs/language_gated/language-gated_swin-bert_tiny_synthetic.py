@@ -1,7 +1,7 @@
 # Tiny baseline for the synthetic demo data: trains on a CPU in a few minutes.
 _base_ = [
-    './_base_/models/lgnet_swin_bert.py', './_base_/datasets/synthetic_refsegrs.py',
-    './_base_/default_runtime.py', './_base_/schedules/schedule_synthetic.py'
+    '../_base_/models/language-gated_swinb_bert.py', '../_base_/datasets/synthetic_refsegrs.py',
+    '../_base_/default_runtime.py', '../_base_/schedules/schedule_synthetic.py'
 ]
 crop_size = (64, 64)
 vocab = 'data/synthetic_refsegrs/bert_vocab/vocab.txt'

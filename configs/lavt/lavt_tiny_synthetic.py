@@ -3,8 +3,8 @@
 # Unlike the paper configs it trains all of BERT (random weights: nothing to keep) and keeps the
 # synthetic schedule and flips of the BTDNet demo, so the two compare on equal terms.
 _base_ = [
-    './_base_/models/lavt_swinb_bert.py', './_base_/datasets/synthetic_refsegrs.py',
-    './_base_/default_runtime.py', './_base_/schedules/schedule_synthetic.py'
+    '../_base_/models/lavt_swinb_bert.py', '../_base_/datasets/synthetic_refsegrs.py',
+    '../_base_/default_runtime.py', '../_base_/schedules/schedule_synthetic.py'
 ]
 crop_size = (64, 64)
 vocab = 'data/synthetic_refsegrs/bert_vocab/vocab.txt'
