@@ -70,9 +70,9 @@ def fiam_rules(stage: int) -> Rules:
 def tmem_rules(num_blocks: int, num_scales: int = 4) -> Rules:
     """The reference ``backbone.tmem.*`` to the :class:`TMEM` neck (``neck.*``)."""
     ref, ours = 'backbone.tmem.', 'neck.'
-    rules = [(ref + 'down_channel.', ours + 'down_proj.', False),
-             (ref + 'up_channel.', ours + 'up_proj.', False),
-             (ref + 'bn.', ours + 'bn.', False)]
+    rules = [(ref + 'down_channel.', ours + 'in_proj.', False),
+             (ref + 'up_channel.', ours + 'out_proj.', False),
+             (ref + 'bn.', ours + 'out_bn.', False)]
     for i in range(num_scales):
         rules += scale_aware_gate_rules(f'{ref}fusion.{i}.', f'{ours}gates.{i}.')
     for k in range(num_blocks):

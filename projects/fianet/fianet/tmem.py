@@ -2,14 +2,11 @@
 its published code computes it; spec fianet.md Sec. 3)."""
 from typing import Dict, List, Sequence
 
-import torch
-import torch.nn.functional as F
-from mmengine.model import BaseModule
 from mmengine.model.weight_init import trunc_normal_
 from mmseg.utils import OptMultiConfig
 from torch import Tensor, nn
 
-from mmrrsis.models.utils import PixelWordAttention, ScaleAwareGate
+from mmrrsis.models.utils import CrossScaleMixer, PixelWordAttention
 from mmrrsis.registry import MODELS
 
 
@@ -42,7 +39,7 @@ class TMEMBlock(nn.Module):
 
 
 @MODELS.register_module()
-class TMEM(BaseModule):
+class TMEM(CrossScaleMixer):
     """Text-guided fusion of the four stage outputs at the coarsest scale, fed back per scale.
 
     With Y_i (B, C_i, h_i, w_i) the backbone outputs (finest first) and (L, m) the context
@@ -53,7 +50,8 @@ class TMEM(BaseModule):
         G   = conv1x1(BN(X)), split into G_i (B, C_i, h_4, w_4)
         Out_i = ScaleAwareGate_i(Y_i, G_i)                   no identity shortcut
 
-    The pooling is adaptive, so any input whose sides the backbone divides works. As a neck
+    It is :class:`CrossScaleMixer` with TMEM blocks, run on the map's tokens. The pooling is
+    adaptive, so any input whose sides the backbone divides works. As a neck
     of :class:`ReferringEncoderDecoder` (``takes_text``) it reads ``text_feats['feats']``
     and ``text_feats['mask']``.
 
@@ -76,20 +74,23 @@ class TMEM(BaseModule):
                  num_heads: int = 1,
                  ffn_ratio: int = 2,
                  init_cfg: OptMultiConfig = None):
-        super().__init__(init_cfg=init_cfg)
-        self.in_channels = tuple(in_channels)
-        total = sum(self.in_channels)
-        if total % 4:
-            raise ValueError(f'TMEM: the summed input channels {total} of {self.in_channels} '
-                             'must be divisible by 4 (hidden width = sum / 4)')
-        hidden = total // 4
+        super().__init__(
+            in_channels,
+            lambda hidden: TMEMBlock(hidden, text_channels, num_heads, ffn_ratio),
+            num_blocks=num_blocks,
+            init_cfg=init_cfg)
         self.text_channels = text_channels
-        self.down_proj = nn.Conv2d(total, hidden, 1)
-        self.blocks = nn.ModuleList(
-            TMEMBlock(hidden, text_channels, num_heads, ffn_ratio) for _ in range(num_blocks))
-        self.bn = nn.BatchNorm2d(hidden)
-        self.up_proj = nn.Conv2d(hidden, total, 1)
-        self.gates = nn.ModuleList(ScaleAwareGate(c) for c in self.in_channels)
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
+                              unexpected_keys, error_msgs):
+        # TMEMs before CrossScaleMixer named the projections and norm down_proj, bn, up_proj
+        for old, new in (('down_proj.', 'in_proj.'), ('bn.', 'out_bn.'),
+                         ('up_proj.', 'out_proj.')):
+            for key in [k for k in state_dict if k.startswith(prefix + old)]:
+                state_dict.setdefault(prefix + new + key[len(prefix + old):],
+                                      state_dict.pop(key))
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys,
+                                      unexpected_keys, error_msgs)
 
     def init_weights(self) -> None:
         """Truncated-normal FFN linears (std 0.02, bias 0), as the reference initialises every
@@ -101,6 +102,14 @@ class TMEM(BaseModule):
                 trunc_normal_(layer.weight, std=0.02)
                 nn.init.zeros_(layer.bias)
 
+    def mix(self, x: Tensor, text_feats: Dict[str, Tensor]) -> Tensor:
+        """Runs the blocks on the h_4 w_4 tokens of the (B, D, h_4, w_4) map ``x``."""
+        batch, hidden, height, width = x.shape
+        tokens = x.flatten(2).transpose(1, 2)
+        for block in self.blocks:
+            tokens = block(tokens, text_feats['feats'], text_feats['mask'])
+        return tokens.transpose(1, 2).reshape(batch, hidden, height, width)
+
     def forward(self, inputs: Sequence[Tensor], text_feats: Dict[str, Tensor]) -> List[Tensor]:
         """Enhances the stage outputs.
 
@@ -111,19 +120,4 @@ class TMEM(BaseModule):
         Returns:
             list[Tensor]: Out_i, each (B, C_i, h_i, w_i).
         """
-        channels = tuple(x.shape[1] for x in inputs)
-        if channels != self.in_channels:
-            raise ValueError(f'TMEM built for inputs of {self.in_channels} channels got '
-                             f'{channels}')
-        size = inputs[-1].shape[-2:]
-        x = self.down_proj(torch.cat([F.adaptive_avg_pool2d(y, size) for y in inputs], dim=1))
-        batch, hidden, height, width = x.shape
-        tokens = x.flatten(2).transpose(1, 2)
-        for block in self.blocks:
-            tokens = block(tokens, text_feats['feats'], text_feats['mask'])
-        x = tokens.transpose(1, 2).reshape(batch, hidden, height, width)
-        merged = self.up_proj(self.bn(x)).split(self.in_channels, dim=1)
-        return [gate(y, g) for gate, y, g in zip(self.gates, inputs, merged)]
-
-    def extra_repr(self) -> str:
-        return f'in_channels={self.in_channels}, num_blocks={len(self.blocks)}'
+        return super().forward(inputs, text_feats)

@@ -160,7 +160,7 @@ def test_param_groups_and_frozen_bert(vocab):
             name.endswith(('relative_position_bias_table', 'absolute_pos_embed'))
         assert decay[id(param)] == (0.0 if no_decay else 0.01), name
     assert decay[id(model.neck.blocks[0].norm1.weight)] == 0.0
-    assert decay[id(model.neck.bn.weight)] == 0.01
+    assert decay[id(model.neck.out_bn.weight)] == 0.01
 
 
 def _batch():

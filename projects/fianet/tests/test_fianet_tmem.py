@@ -23,8 +23,8 @@ def _tmem(num_blocks=2):
     tmem = TMEM(CHANNELS, text_channels=CL, num_blocks=num_blocks)
     tmem.init_weights()
     with torch.no_grad():
-        tmem.bn.running_mean.uniform_(-1, 1)
-        tmem.bn.running_var.uniform_(0.5, 2)
+        tmem.out_bn.running_mean.uniform_(-1, 1)
+        tmem.out_bn.running_var.uniform_(0.5, 2)
     return tmem.eval()
 
 
@@ -35,13 +35,13 @@ def test_shapes_and_the_computation_on_non_square_inputs():
     outs = tmem(feats, text)
     assert [tuple(o.shape) for o in outs] == [tuple(f.shape) for f in feats]
     # written out: pool to the coarsest size, squeeze to sum/4 = 30, blocks, BN, expand, gates
-    x = tmem.down_proj(torch.cat([F.adaptive_avg_pool2d(f, (4, 6)) for f in feats], 1))
+    x = tmem.in_proj(torch.cat([F.adaptive_avg_pool2d(f, (4, 6)) for f in feats], 1))
     assert x.shape == (2, 30, 4, 6)
     tokens = x.flatten(2).transpose(1, 2)
     for block in tmem.blocks:
         tokens = tokens + block.attn(block.norm1(tokens), text['feats'], text['mask'])
         tokens = tokens + block.ffn(block.norm2(tokens))
-    g = tmem.up_proj(tmem.bn(tokens.transpose(1, 2).reshape(2, 30, 4, 6)))
+    g = tmem.out_proj(tmem.out_bn(tokens.transpose(1, 2).reshape(2, 30, 4, 6)))
     g = g.split(CHANNELS, 1)
     for i, (out, feat) in enumerate(zip(outs, feats)):
         gate = tmem.gates[i]
@@ -80,3 +80,23 @@ def test_wrong_channels_are_refused():
     feats, text = _inputs()
     with pytest.raises(ValueError, match=r'built for inputs of \(8, 16, 32, 64\) channels'):
         _tmem()(feats[:3] + [feats[3][:, :32]], text)
+
+
+def test_state_dicts_of_the_former_names_load():
+    from mmengine.runner.checkpoint import load_state_dict
+    tmem = _tmem()
+    feats, text = _inputs()
+    expected = tmem(feats, text)
+    renames = (('in_proj.', 'down_proj.'), ('out_bn.', 'bn.'), ('out_proj.', 'up_proj.'))
+    old = {}
+    for key, value in tmem.state_dict().items():
+        for new, former in renames:
+            if key.startswith(new):
+                key = former + key[len(new):]
+        old[key] = value.clone()
+    assert 'bn.running_var' in old and 'down_proj.weight' in old
+    for load in (lambda m, sd: m.load_state_dict(sd, strict=True),
+                 lambda m, sd: load_state_dict(m, sd, strict=True)):
+        fresh = TMEM(CHANNELS, text_channels=CL, num_blocks=2).eval()
+        load(fresh, dict(old))
+        assert torch.equal(fresh(feats, text)[0], expected[0])

@@ -1,19 +1,16 @@
 """RMSIN's cross-scale interaction module (CIM), as a text-free neck."""
 from typing import Sequence, Tuple
 
-import torch
-import torch.nn.functional as F
-from mmengine.model import BaseModule
 from mmseg.utils import OptMultiConfig
-from torch import Tensor, nn
+from torch import Tensor
 
-from mmrrsis.models.utils import ScaleAwareGate
+from mmrrsis.models.utils import CrossScaleMixer
 from mmrrsis.registry import MODELS
 from .cim_block import CIMBlock
 
 
 @MODELS.register_module()
-class CIM(BaseModule):
+class CIM(CrossScaleMixer):
     """Mixes the four stage outputs on the coarsest grid and gates each scale with the result.
 
     With Y_1..Y_4 (B, C_i, h_i, w_i) and the grid (g_h, g_w) = (h_4, w_4)::
@@ -23,9 +20,10 @@ class CIM(BaseModule):
         G_1..G_4 = split(conv1x1(BN(Z)))                            D -> Σ C_i, widths C_i
         O_i = ScaleAwareGate_i(Y_i, G_i)                            (B, C_i, h_i, w_i)
 
-    It reads no text. The cross-scale attention of each block projects its tokens onto the
-    grid with a linear layer, so the module is built for one stage-4 size (15 x 15 for 480 px
-    inputs with Swin's stride 32) and refuses any other.
+    It is :class:`CrossScaleMixer` with CIM blocks and reads no text. The cross-scale
+    attention of each block projects its tokens onto the grid with a linear layer, so the
+    module is built for one stage-4 size (15 x 15 for 480 px inputs with Swin's stride 32) and
+    refuses any other.
 
     Args:
         in_channels (Sequence[int]): C_i of the four stages, finest first. Defaults to
@@ -52,23 +50,30 @@ class CIM(BaseModule):
                  value_ratio: int = 2,
                  init_cfg: OptMultiConfig = dict(
                      type='TruncNormal', layer='Linear', std=0.02, bias=0.0)):
-        super().__init__(init_cfg=init_cfg)
-        self.in_channels = list(in_channels)
-        if any(c % 4 for c in self.in_channels):
+        in_channels = tuple(in_channels)
+        if any(c % 4 for c in in_channels):
             raise ValueError(f'CIM: every in_channels entry must be a multiple of 4 (the '
-                             f'hidden map keeps a quarter of each), got {self.in_channels}')
-        self.grid = tuple(grid)
-        total = sum(self.in_channels)
-        hidden = total // 4
-        self.in_proj = nn.Conv2d(total, hidden, 1)
-        self.blocks = nn.ModuleList([
-            CIMBlock(hidden, [c // 4 for c in self.in_channels], self.grid, mlp_ratio,
-                     num_heads=num_heads, key_channels=key_channels, value_ratio=value_ratio)
-            for _ in range(num_blocks)
-        ])
-        self.out_bn = nn.BatchNorm2d(hidden)
-        self.out_proj = nn.Conv2d(hidden, total, 1)
-        self.gates = nn.ModuleList([ScaleAwareGate(c) for c in self.in_channels])
+                             f'hidden map keeps a quarter of each), got {list(in_channels)}')
+        grid = tuple(grid)
+        super().__init__(
+            in_channels,
+            lambda hidden: CIMBlock(hidden, [c // 4 for c in in_channels], grid, mlp_ratio,
+                                    num_heads=num_heads, key_channels=key_channels,
+                                    value_ratio=value_ratio),
+            num_blocks=num_blocks,
+            init_cfg=init_cfg)
+        self.grid = grid
+
+    def check_inputs(self, inputs: Sequence[Tensor]) -> None:
+        """Raises ValueError unless ``inputs`` have the built channels and stage-4 grid."""
+        super().check_inputs(inputs)
+        size = tuple(inputs[-1].shape[-2:])
+        if size != self.grid:
+            raise ValueError(
+                f'CIM built for a {self.grid[0]}x{self.grid[1]} stage-4 grid got a '
+                f'{size[0]}x{size[1]} stage-4 map: set neck.grid={size} for this input '
+                f'size (the attention\'s token projection changes shape, so weights trained '
+                f'for another grid do not fit)')
 
     def forward(self, inputs: Sequence[Tensor]) -> Tuple[Tensor]:
         """Interacts the scales.
@@ -79,22 +84,7 @@ class CIM(BaseModule):
         Returns:
             tuple[Tensor]: O_1..O_4, each (B, C_i, h_i, w_i).
         """
-        if [x.shape[1] for x in inputs] != self.in_channels:
-            raise ValueError(f'CIM built for levels of {self.in_channels} channels got '
-                             f'{[x.shape[1] for x in inputs]}')
-        size = tuple(inputs[-1].shape[-2:])
-        if size != self.grid:
-            raise ValueError(
-                f'CIM built for a {self.grid[0]}x{self.grid[1]} stage-4 grid got a '
-                f'{size[0]}x{size[1]} stage-4 map: set neck.grid={size} for this input '
-                f'size (the attention\'s token projection changes shape, so weights trained '
-                f'for another grid do not fit)')
-        pooled = torch.cat([F.adaptive_avg_pool2d(x, size) for x in inputs], dim=1)
-        x = self.in_proj(pooled)
-        for block in self.blocks:
-            x = block(x)
-        scales = self.out_proj(self.out_bn(x)).split(self.in_channels, dim=1)
-        return tuple(gate(y, g) for gate, y, g in zip(self.gates, inputs, scales))
+        return tuple(super().forward(inputs))
 
     def extra_repr(self) -> str:
         return f'in_channels={self.in_channels}, grid={self.grid}'

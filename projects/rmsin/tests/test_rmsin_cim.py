@@ -113,5 +113,5 @@ def test_grid_mismatch_is_a_clear_error():
     with pytest.raises(ValueError, match=r'built for a 2x2 stage-4 grid got a 2x3 stage-4 map: '
                        r'set neck.grid=\(2, 3\)'):
         cim(levels(grid=(2, 3)))
-    with pytest.raises(ValueError, match=r'\[8, 16, 24, 32\] channels got \[8, 16, 24, 16\]'):
+    with pytest.raises(ValueError, match=r'\(8, 16, 24, 32\) channels got \(8, 16, 24, 16\)'):
         cim(levels()[:3] + [torch.randn(2, 16, 2, 2)])
