@@ -39,9 +39,9 @@ Memory, per model and mode, consistent with ``benchmark_bsc.py``:
 ``--profile`` also prints, for the config's model(s), the operators taking the most time in
 one training step (``torch.profiler``) and the forward time of each component.
 
-``--all`` writes the model-zoo table instead. It reads the metafiles
-(``configs/metafile.yaml``, ``projects/*/metafile.yaml``, mmseg's format plus a few mmrrsis
-fields), takes the model of every collection marked ``Zoo: true`` and, in one process,
+``--all`` writes the model-zoo table instead. It reads the metafiles that ``model-index.yml``
+imports (``configs/<method>/metafile.yaml``, ``projects/*/metafile.yaml``, mmseg's format plus
+a few mmrrsis fields), takes the model of every collection marked ``Zoo: true`` and, in one process,
 measures it against one bare Swin-B + BERT-base model (re-fed at each config's input size):
 the median wall time of a training step and of an inference, interleaved with the bare
 model's, and their ratios. Parameters and GFLOPs come from :func:`mmrrsis.analysis.analyse`
@@ -59,7 +59,6 @@ the development machine; ~15 min for the whole run)::
 import argparse
 import copy
 import gc
-import glob
 import json
 import os
 import os.path as osp
@@ -90,7 +89,7 @@ def parse_args():
     parser.add_argument('config', nargs='?', help='the config to measure (or use --all)')
     parser.add_argument('--all', action='store_true',
                         help='measure the model zoo: one config per method, as listed in '
-                        'configs/metafile.yaml and projects/*/metafile.yaml, each against the '
+                        'the metafiles of model-index.yml, each against the '
                         'same bare model at its own input size; writes --out-dir/model_zoo.'
                         '{json,md}')
     parser.add_argument('--out-dir', default='docs', help='where --all writes its tables')
@@ -171,10 +170,14 @@ def print_profile(runner: Runner) -> None:
 
 
 def metafiles(root: str = REPO) -> List[str]:
-    """``configs/metafile.yaml`` and every ``projects/*/metafile.yaml``, in that order."""
-    files = [osp.join(root, 'configs', 'metafile.yaml')]
-    files += sorted(glob.glob(osp.join(root, 'projects', '*', 'metafile.yaml')))
-    return [f for f in files if osp.isfile(f)]
+    """The metafiles that ``model-index.yml`` imports (mmseg's model index), in its order: the
+    rows of the model-zoo page."""
+    with open(osp.join(root, 'model-index.yml')) as f:
+        files = [osp.join(root, path) for path in yaml.safe_load(f)['Import']]
+    missing = [f for f in files if not osp.isfile(f)]
+    if missing:
+        raise FileNotFoundError(f'model-index.yml imports {missing}, which do not exist')
+    return files
 
 
 def zoo_models(files: List[str]) -> List[dict]:
@@ -225,7 +228,8 @@ def refresh(args) -> dict:
     entries = {m['Name']: m for m in zoo_models(args.metafiles or metafiles())}
     for row in report['models']:
         entry = entries[row['name']]
-        row.update(results=entry.get('Results', []), metadata=entry.get('Metadata', {}))
+        row.update(config=entry['Config'], results=entry.get('Results', []),
+                   metadata=entry.get('Metadata', {}))
     with open(path, 'w') as f:
         json.dump(report, f, indent=1)
     with open(osp.join(args.out_dir, 'model_zoo.md'), 'w') as f:

@@ -4,14 +4,15 @@
 # Which parameters decay the paper does not say. We follow the LAVT lineage it builds on
 # (LAVT's train.py): no decay on the backbone's norm layers and on Swin's absolute_pos_embed /
 # relative_position_bias_table; everything else decays, biases included, and so do the heads'
-# norms. Our choices beyond LAVT: BERT's LayerNorms and BSC's gate norms count as the
-# backbone's norms (no decay; LAVT decays BERT's), and TBTDHead's level_embed and bg_prompts,
-# embeddings in all but name, do not decay either.
+# norms. Our choice beyond LAVT: BERT's LayerNorms count as the backbone's norms (no decay;
+# LAVT decays BERT's). The keys below name the encoders' parameters only; a method config adds
+# its own modules' (the BTDNet configs: BSC's gate norms, TBTDHead's level_embed and
+# bg_prompts).
 #
 # mmengine gives a parameter the settings of the LONGEST custom key found in its name and then
-# ignores every other rule (norm_decay_mult included), so each no-decay key below is longer
-# than the lr key it overrides ('backbone' 8, 'text_encoder' 12, 'backbone.fusions' 16
-# characters) and repeats that key's lr_mult.
+# ignores every other rule (norm_decay_mult included), so each no-decay key is longer than the
+# lr key it overrides ('backbone' 8, 'text_encoder' 12, 'backbone.fusions' 16 characters) and
+# repeats that key's lr_mult.
 _encoder_no_decay = dict(lr_mult=0.1, decay_mult=0.0)
 _encoder_no_decay_keys = (
     # Swin (backbone.vision.*): position tables; patch-embed, block, patch-merging and output
@@ -27,16 +28,9 @@ optim_wrapper = dict(
     paramwise_cfg=dict(custom_keys={
         'backbone': dict(lr_mult=0.1),
         'text_encoder': dict(lr_mult=0.1),
-        # BTDNet's fusion modules train at 1e-4 although they sit inside the backbone
+        # the fusion modules train at 1e-4 although they sit inside the backbone
         'backbone.fusions': dict(lr_mult=1.0),
         **{key: _encoder_no_decay for key in _encoder_no_decay_keys},
-        # BSC's gate norms: g_v's InstanceNorm2d (gate_v.1) and g_l's TokenInstanceNorm
-        # (gate_l_norm, a plain nn.Module that mmengine would not take for a norm). Naming the
-        # stage makes the keys longer than 'backbone.fusions'.
-        **{f'fusions.{i}.{norm}': dict(lr_mult=1.0, decay_mult=0.0)
-           for i in range(4) for norm in ('gate_v.1', 'gate_l_norm')},
-        'decode_head.level_embed': dict(decay_mult=0.0),
-        'decode_head.bg_prompts': dict(decay_mult=0.0),
     }),
     clip_grad=None)
 param_scheduler = [
