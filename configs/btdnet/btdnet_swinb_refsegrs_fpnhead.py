@@ -1,7 +1,7 @@
 # Mixing: BTDNet's extractor (BSC fused, text-aware features) feeding mmseg's text-free FPNHead.
 _base_ = './btdnet_swinb_refsegrs.py'
 model = dict(
-    backbone=dict(with_target_feats=False),
+    backbone=dict(text_passes=[dict(name='masked', ids='masked_ids')]),
     auxiliary_head=None,
     decode_head=dict(
         _delete_=True,

@@ -12,5 +12,7 @@ val_dataloader = dict(dataset=dict(
     _delete_=True, dataset=_base_.val_dataloader.dataset, **_base_.no_target))
 test_dataloader = dict(dataset=dict(
     _delete_=True, dataset=_base_.test_dataloader.dataset, **_base_.no_target))
-model = dict(existence_head=dict(
-    _base_.existence_head, in_channels=1024, in_index=-1, channels=256, text_channels=768))
+model = dict(
+    type='ExistenceEncoderDecoder',
+    existence_head=dict(
+        _base_.existence_head, in_channels=1024, in_index=-1, channels=256, text_channels=768))

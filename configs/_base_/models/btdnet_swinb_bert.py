@@ -34,7 +34,8 @@ model = dict(
         text=dict(type='BertTextEncoder', name_or_path='bert-base-uncased', pretrained=True,
                   stages=(3, 3, 3, 3)),
         fusion=bsc,
-        with_target_feats=True),
+        text_passes=[dict(name='masked', ids='masked_ids'),
+                     dict(name='target', frozen=True, training_only=True)]),
     decode_head=dict(
         type='TBTDHead',
         in_channels=[128, 256, 512, 1024],

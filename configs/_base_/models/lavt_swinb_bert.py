@@ -39,7 +39,7 @@ model = dict(
         text=dict(type='BertTextEncoder', name_or_path='bert-base-uncased', pretrained=True,
                   stages=(12, ), freeze_embeddings=True, frozen_layers=(10, 11)),
         text_mode='whole',
-        fusion=[pwam, pwam, pwam, dict(pwam, with_gate=False)]),
+        fusion=[pwam, pwam, pwam, dict(pwam, last_stage=True)]),
     decode_head=dict(
         type='LAVTHead',
         in_channels=[128, 256, 512, 1024],

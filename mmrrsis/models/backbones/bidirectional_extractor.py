@@ -1,8 +1,14 @@
 """BTDNet's bidirectional feature extractor (paper Sec. III-C, III-C1, Eq. 1)."""
+from typing import Sequence
+
 from mmseg.utils import ConfigType, OptMultiConfig
 
 from mmrrsis.registry import MODELS
 from .stage_wise_extractor import FusionConfig, StageWiseExtractor
+
+# F_m = BERT(masked_ids) and, in training, the target E = BERT(input_ids) without dropout
+BTDNET_TEXT_PASSES = (dict(name='masked', ids='masked_ids'),
+                      dict(name='target', frozen=True, training_only=True))
 
 
 @MODELS.register_module()
@@ -16,10 +22,10 @@ class BidirectionalExtractor(StageWiseExtractor):
         V'_i -> norm_i -> output i                 V'_i -> patch merging -> stage i+1
 
     A :class:`StageWiseExtractor` with BTDNet's settings: the text encoder interleaved with the
-    Swin (it needs as many stages as the Swin, BERT-base 3/3/3/3), one fused map per stage
-    for both the output and the next stage, and the two extra text encodings BTDNet's heads
-    read: ``masked_feats`` F_m (background prior, D-MOLS query) and, in training,
-    ``target_feats`` (D-MOLS's stop-gradient target).
+    Swin (as many stages as the Swin, BERT-base 3/3/3/3), one fused map per stage for both
+    the output and the next stage, and by default the two text passes BTDNet's heads read:
+    ``masked_feats`` F_m (background prior, D-MOLS query) and, in training, ``target_feats``
+    (D-MOLS's stop-gradient target).
 
     Args:
         vision (dict): Config of an mmseg ``SwinTransformer``.
@@ -27,8 +33,8 @@ class BidirectionalExtractor(StageWiseExtractor):
         fusion (dict | list[dict | None] | None): Fusion module config used at every stage,
             or one entry per stage where None means no fusion there (the paper's per-stage
             ablation), or None for no fusion at all. Defaults to ``dict(type='BSC')``.
-        with_masked_feats (bool): Return ``masked_feats``. Defaults to True.
-        with_target_feats (bool): In training, return ``target_feats``. Defaults to True.
+        text_passes (Sequence[dict]): Further text passes, see :class:`TextPass`. Defaults
+            to :data:`BTDNET_TEXT_PASSES` (masked text and reconstruction target).
         init_cfg (dict | list[dict], optional): mmengine init config. Defaults to None.
     """
 
@@ -36,14 +42,12 @@ class BidirectionalExtractor(StageWiseExtractor):
                  vision: ConfigType,
                  text: ConfigType,
                  fusion: FusionConfig = dict(type='BSC'),
-                 with_masked_feats: bool = True,
-                 with_target_feats: bool = True,
+                 text_passes: Sequence[dict] = BTDNET_TEXT_PASSES,
                  init_cfg: OptMultiConfig = None):
         super().__init__(
             vision=vision,
             text=text,
             fusion=fusion,
             text_mode='interleaved',
-            with_masked_feats=with_masked_feats,
-            with_target_feats=with_target_feats,
+            text_passes=text_passes,
             init_cfg=init_cfg)

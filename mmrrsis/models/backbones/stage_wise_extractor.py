@@ -1,6 +1,6 @@
 """Swin stages with a language fusion module after each: the skeleton of the LAVT lineage."""
 import copy
-from typing import Dict, List, Sequence, Tuple, Union
+from typing import Dict, List, NamedTuple, Sequence, Tuple, Union
 
 import torch
 from mmengine.model import BaseModule, ModuleList
@@ -9,61 +9,67 @@ from mmseg.utils import ConfigType, OptConfigType, OptMultiConfig
 from torch import Tensor
 
 from mmrrsis.registry import MODELS
+from ..utils.text_feats import (ATTENTION_MASK, INPUT_IDS, MASKED_IDS, MASKED_TOKEN_MASK,
+                                TextFeats)
 
 FusionConfig = Union[OptConfigType, Sequence[OptConfigType]]
 TEXT_MODES = ('whole', 'interleaved')
+
+
+class TextPass(NamedTuple):
+    """A further whole-encoder pass of the expression, without fusion.
+
+    Args:
+        name (str): The features go to ``text_feats[name + '_feats']``.
+        ids (str): Token ids to encode, a field of the batch text. Defaults to 'input_ids'.
+        mask (str): Attention mask, a field of the batch text; when it is not
+            ``attention_mask`` it is also returned as ``text_feats[mask]``. Defaults to
+            'attention_mask'.
+        frozen (bool): Encode in eval mode and without gradient (a target without dropout
+            noise). Defaults to False.
+        training_only (bool): Run only in training. Defaults to False.
+        to_fusions (bool): Run before the stages and hand ``(feats, mask)`` to the fusions
+            that set ``takes_text_passes = True``; otherwise it runs after the stages.
+            Defaults to False.
+    """
+    name: str
+    ids: str = INPUT_IDS
+    mask: str = ATTENTION_MASK
+    frozen: bool = False
+    training_only: bool = False
+    to_fusions: bool = False
 
 
 @MODELS.register_module()
 class StageWiseExtractor(BaseModule):
     """mmseg's Swin Transformer run stage by stage, with a text-vision fusion module per stage.
 
-    One stage i::
+    Stage i, with X_i (B, N_i, C_i) tokens on an (h_i, w_i) grid and L (B, Nt, C_l) words::
 
         X_i = swin_stage_i.blocks(E_{i-1})
-        fusion_i(X_i, L, m) -> (E_i, F_i, L')   or   (V'_i, L')  (then E_i = F_i = V'_i)
+        (E_i, F_i, L) = fusion_i(X_i, (h_i, w_i), L, m)
         output i = norm_i(F_i)                  E_i -> patch merging -> stage i+1
 
-    This covers the RRSIS methods built on LAVT: LAVT's PWAM returns the gated residual
-    ``E_i = X_i + gate(F_i) ⊙ F_i`` for the next stage and its multimodal features F_i as the
-    stage output (RMSIN's IIM, FIANet's FIAM and SBANet's BAM do the same, SBANet's also
-    updating L), while BTDNet's BSC returns one fused map for both and updates the text.
+    LAVT's PWAM (and RMSIN's IIM, FIANet's FIAM, SBANet's BAM) return a gated residual E_i
+    for the next stage and their multimodal features F_i as the output; BTDNet's BSC returns
+    one map for both and an updated L. With no fusion the outputs equal
+    ``SwinTransformer.forward``. The text encoder runs ``'whole'`` before the stages (LAVT
+    lineage) or ``'interleaved'``: its stage i after the Swin blocks of stage i (BTDNet).
 
-    The text encoder (a stage-wise encoder such as :class:`BertTextEncoder`) runs either
-    ``'whole'`` before the vision stages (LAVT lineage: the fusions see its last hidden state,
-    updated only by fusions that return a new L), or ``'interleaved'``: its stage i runs after
-    the Swin blocks of stage i and before fusion i (BTDNet; the encoder then needs as many
-    stages as the Swin).
-
-    The vision side is driven through mmseg's own modules in the order of
-    ``SwinTransformer.forward`` (patch embedding, absolute position embedding, dropout, blocks,
-    output norms ``norm{i}``, patch merging); with no fusion the outputs equal
-    ``SwinTransformer.forward`` exactly.
-
-    Further text passes, each a whole-encoder pass of ``input_ids`` under another attention
-    mask, are run only when asked for: ``extra_text_masks`` (names of (B, Nt) masks that the
-    data preprocessor put next to ``input_ids``; FIANet's object and position masks) — given
-    to fusions that declare ``takes_extra_text = True`` as ``extra_text={name: (feats, mask)}``
-    and returned as ``text_feats[name + '_feats']`` and ``text_feats[name]``; the masked text
-    (``with_masked_feats``: ``masked_ids`` encoded whole, BTDNet's background prior and
-    D-MOLS query); and the reconstruction target (``with_target_feats``, training only).
+    ``text_passes`` declares further encodings of the expression (see :class:`TextPass`):
+    BTDNet's masked text (``dict(name='masked', ids='masked_ids')``) and reconstruction
+    target (``dict(name='target', frozen=True, training_only=True)``), FIANet's object and
+    position texts (``dict(name='object_mask', mask='object_mask', to_fusions=True)``).
 
     Args:
-        vision (dict): Config of an mmseg ``SwinTransformer``; its ``init_cfg`` (e.g. ImageNet
-            weights) is honoured by :meth:`init_weights`.
+        vision (dict): Config of an mmseg ``SwinTransformer``.
         text (dict): Config of the stage-wise text encoder, e.g. ``BertTextEncoder``.
-        fusion (dict | list[dict | None] | None): Fusion module config used at every stage,
-            or one entry per stage where None means no fusion there, or None for no fusion at
-            all. ``vis_channels`` and ``text_channels`` are filled in from the stage widths.
-            Defaults to None.
-        text_mode (str): ``'whole'`` or ``'interleaved'``, see above. Defaults to 'whole'.
-        extra_text_masks (Sequence[str]): Names of the extra attention masks to encode the
-            expression under. Defaults to ().
-        with_masked_feats (bool): Also return ``masked_feats``, the fusion-free encoding of
-            ``masked_ids`` (of ``input_ids`` when absent) under the attention mask. Defaults
-            to False.
-        with_target_feats (bool): In training, also return ``target_feats``, the fusion-free
-            encoding of ``input_ids`` in eval mode and without gradient. Defaults to False.
+        fusion (dict | list[dict | None] | None): One fusion config for every stage, one per
+            stage (None: no fusion there), or None. ``vis_channels`` and ``text_channels``
+            are filled in. Defaults to None.
+        text_mode (str): ``'whole'`` or ``'interleaved'``. Defaults to 'whole'.
+        text_passes (Sequence[dict]): Further text passes, :class:`TextPass` arguments.
+            Defaults to ().
         init_cfg (dict | list[dict], optional): mmengine init config. Defaults to None.
     """
 
@@ -74,9 +80,7 @@ class StageWiseExtractor(BaseModule):
                  text: ConfigType,
                  fusion: FusionConfig = None,
                  text_mode: str = 'whole',
-                 extra_text_masks: Sequence[str] = (),
-                 with_masked_feats: bool = False,
-                 with_target_feats: bool = False,
+                 text_passes: Sequence[dict] = (),
                  init_cfg: OptMultiConfig = None):
         super().__init__(init_cfg=init_cfg)
         name = type(self).__name__
@@ -94,14 +98,24 @@ class StageWiseExtractor(BaseModule):
                              f'`stages` of the text encoder to split its layers into '
                              f'{num_stages} groups')
         self.text_mode = text_mode
-        self.extra_text_masks = tuple(extra_text_masks)
-        reserved = {'input_ids', 'attention_mask', 'masked_ids', 'masked_token_mask'}
-        if reserved & set(self.extra_text_masks):
-            raise ValueError(f'{name}: extra_text_masks {self.extra_text_masks} may not name '
-                             f'{sorted(reserved)}')
-        self.with_masked_feats = with_masked_feats
-        self.with_target_feats = with_target_feats
+        self.text_passes = self._parse_passes(text_passes)
         self.fusions = ModuleList(self._build_fusions(fusion, num_stages))
+
+    def _parse_passes(self, passes: Sequence[dict]) -> Tuple[TextPass, ...]:
+        name = type(self).__name__
+        parsed = []
+        for cfg in passes:
+            try:
+                parsed.append(TextPass(**cfg))
+            except TypeError as e:
+                raise ValueError(f'{name}: bad text pass {cfg}: {e}') from None
+        names = [p.name for p in parsed]
+        if len(set(names)) != len(names):
+            raise ValueError(f'{name}: text passes {names} repeat a name')
+        clashes = [p.mask for p in parsed if p.mask in ('feats', 'mask')]
+        if clashes:
+            raise ValueError(f'{name}: a text pass mask may not be named {clashes}')
+        return tuple(parsed)
 
     def _build_fusions(self, fusion: FusionConfig, num_stages: int) -> List:
         name = type(self).__name__
@@ -126,49 +140,60 @@ class StageWiseExtractor(BaseModule):
             modules.append(MODELS.build(cfg))
         return modules
 
-    def _extra_text(self, text: Dict[str, Tensor]) -> Dict[str, Tuple[Tensor, Tensor]]:
-        extra = {}
-        for key in self.extra_text_masks:
-            if key not in text:
-                raise KeyError(f'{type(self).__name__} encodes the expression under the '
-                               f'attention mask {key!r}, but the batch text has only '
-                               f'{sorted(text)}; the data preprocessor must produce it')
-            extra[key] = (self.text(text['input_ids'], text[key]), text[key])
-        return extra
+    def _field(self, text: Dict[str, Tensor], key: str, pass_name: str) -> Tensor:
+        if key == MASKED_IDS and key not in text:
+            return text[INPUT_IDS]  # no key phrase masked: the masked text is the text
+        if key not in text:
+            raise KeyError(f'{type(self).__name__}: text pass {pass_name!r} reads {key!r}, '
+                           f'but the batch text has only {sorted(text)}; the data '
+                           'preprocessor must produce it')
+        return text[key]
 
-    def _fuse(self, stage: int, vis: Tensor, lang: Tensor, mask: Tensor,
-              extra: Dict[str, Tuple[Tensor, Tensor]]) -> Tuple[Tensor, Tensor, Tensor]:
+    def _encode_pass(self, text_pass: TextPass, text: Dict[str, Tensor]) -> Tuple[Tensor, Tensor]:
+        ids = self._field(text, text_pass.ids, text_pass.name)
+        mask = self._field(text, text_pass.mask, text_pass.name)
+        if not text_pass.frozen:
+            return self.text(ids, mask), mask
+        was_training = self.text.training
+        self.text.eval()
+        try:
+            with torch.no_grad():
+                return self.text(ids, mask).detach(), mask
+        finally:
+            self.text.train(was_training)
+
+    def _run_passes(self, text: Dict[str, Tensor],
+                    to_fusions: bool) -> Dict[str, Tuple[Tensor, Tensor]]:
+        return {
+            p.name: self._encode_pass(p, text)
+            for p in self.text_passes
+            if p.to_fusions == to_fusions and (self.training or not p.training_only)
+        }
+
+    def _fuse(self, stage: int, vis: Tensor, hw_shape: Tuple[int, int], lang: Tensor,
+              mask: Tensor, passes: Dict[str, Tuple[Tensor, Tensor]]
+              ) -> Tuple[Tensor, Tensor, Tensor]:
         fusion = self.fusions[stage]
-        if getattr(fusion, 'takes_extra_text', False):
-            result = fusion(vis, lang, mask, extra_text=extra)
-        else:
-            result = fusion(vis, lang, mask)
-        if len(result) == 2:
-            return result[0], result[0], result[1]
-        if len(result) == 3:
-            return result
-        raise ValueError(f'{type(fusion).__name__} returned {len(result)} tensors; a fusion '
-                         'returns (vis, text) or (next_vis, out_vis, text)')
+        if getattr(fusion, 'takes_text_passes', False):
+            return fusion(vis, hw_shape, lang, mask, text_passes=passes)
+        return fusion(vis, hw_shape, lang, mask)
 
-    def forward(self, inputs: Tensor,
-                text: Dict[str, Tensor]) -> Tuple[List[Tensor], Dict[str, Tensor]]:
+    def forward(self, inputs: Tensor, text: Dict[str, Tensor]) -> Tuple[List[Tensor], TextFeats]:
         """Encodes images and expressions jointly.
 
         Args:
             inputs (Tensor): (B, 3, H, W) images.
-            text (dict): ``input_ids`` and ``attention_mask`` (B, Nt), optionally
-                ``masked_ids``, ``masked_token_mask`` and the ``extra_text_masks`` (B, Nt).
+            text (dict): ``input_ids`` and ``attention_mask`` (B, Nt) and the fields the
+                text passes read.
 
         Returns:
-            tuple[list[Tensor], dict]: The stage outputs, each (B, C_i, H_i, W_i) after the
-            Swin's output norm (for the Swin's ``out_indices``), and the text features:
-            ``feats`` (B, Nt, C_l) after the last fusion, ``mask`` (B, Nt), and what was asked
-            for: ``masked_feats`` with ``masked_token_mask`` (B, Nt) bool (True where
-            ``masked_ids`` removed a word piece), ``target_feats`` (training),
-            ``<name>_feats`` and ``<name>`` for each extra mask.
+            tuple[list[Tensor], TextFeats]: The stage outputs, each (B, C_i, H_i, W_i) after
+            the Swin's output norm (for its ``out_indices``), and the text features:
+            ``feats`` (B, Nt, C_l) after the last fusion, ``mask`` (B, Nt) and each pass's
+            ``<name>_feats`` (see :class:`TextFeats`).
         """
-        input_ids, attention_mask = text['input_ids'], text['attention_mask']
-        extra = self._extra_text(text)
+        input_ids, attention_mask = text[INPUT_IDS], text[ATTENTION_MASK]
+        fusion_passes = self._run_passes(text, to_fusions=True)
         swin = self.vision
         x, hw_shape = swin.patch_embed(inputs)
         if swin.use_abs_pos_embed:
@@ -187,10 +212,7 @@ class StageWiseExtractor(BaseModule):
                 lang = self.text.forward_stage(i, lang, attention_mask)
             out = x
             if self.fusions[i] is not None:
-                vis = x.transpose(1, 2).reshape(-1, swin.num_features[i], *hw_shape)
-                next_vis, out_vis, lang = self._fuse(i, vis, lang, attention_mask, extra)
-                x = next_vis.flatten(2).transpose(1, 2)
-                out = x if out_vis is next_vis else out_vis.flatten(2).transpose(1, 2)
+                x, out, lang = self._fuse(i, x, hw_shape, lang, attention_mask, fusion_passes)
             if i in swin.out_indices:
                 out = getattr(swin, f'norm{i}')(out)
                 outs.append(
@@ -198,32 +220,20 @@ class StageWiseExtractor(BaseModule):
             if stage.downsample is not None:
                 x, hw_shape = stage.downsample(x.contiguous(), hw_shape)
 
-        text_feats = dict(feats=lang, mask=attention_mask)
-        for key, (feats, mask) in extra.items():
-            text_feats[f'{key}_feats'], text_feats[key] = feats, mask
-        if self.with_masked_feats:
-            masked_ids = text.get('masked_ids', input_ids)
-            # masked positions stay attended: like MLM's [MASK], their features are the
-            # context's guess of the removed words
-            text_feats['masked_feats'] = self.text(masked_ids, attention_mask)
-            # the removed word pieces, the tokens DMOLSHead(rec_tokens='masked') reconstructs
-            text_feats['masked_token_mask'] = text.get('masked_token_mask',
-                                                       masked_ids != input_ids)
-        if self.training and self.with_target_feats:
-            text_feats['target_feats'] = self._target_feats(input_ids, attention_mask)
+        text_feats = TextFeats(feats=lang, mask=attention_mask)
+        passes = dict(fusion_passes, **self._run_passes(text, to_fusions=False))
+        for text_pass in self.text_passes:
+            if text_pass.name not in passes:
+                continue
+            feats, mask = passes[text_pass.name]
+            text_feats[f'{text_pass.name}_feats'] = feats
+            if text_pass.mask != ATTENTION_MASK:
+                text_feats[text_pass.mask] = mask
+            if text_pass.ids == MASKED_IDS:
+                # the removed word pieces, what DMOLSHead(rec_tokens='masked') reconstructs
+                text_feats[MASKED_TOKEN_MASK] = text.get(
+                    MASKED_TOKEN_MASK, self._field(text, MASKED_IDS, text_pass.name) != input_ids)
         return outs, text_feats
 
-    @torch.no_grad()
-    def _target_feats(self, input_ids: Tensor, attention_mask: Tensor) -> Tensor:
-        # a reconstruction target without dropout noise: encode in eval mode
-        was_training = self.text.training
-        self.text.eval()
-        try:
-            return self.text(input_ids, attention_mask).detach()
-        finally:
-            self.text.train(was_training)
-
     def extra_repr(self) -> str:
-        return (f'text_mode={self.text_mode!r}, extra_text_masks={self.extra_text_masks}, '
-                f'with_masked_feats={self.with_masked_feats}, '
-                f'with_target_feats={self.with_target_feats}')
+        return f'text_mode={self.text_mode!r}, text_passes={list(self.text_passes)}'

@@ -9,6 +9,8 @@ from mmengine.structures import BaseDataElement
 from mmseg.models.data_preprocessor import SegDataPreProcessor
 
 from mmrrsis.registry import MODELS
+from ..utils.text_feats import (ATTENTION_MASK, INPUT_IDS, MASKED_IDS, MASKED_TOKEN_MASK,
+                                TOKEN_KEYS)
 
 
 SYNTHETIC_FORMATS = ('refsegrs', 'rrsisd')
@@ -48,46 +50,70 @@ def _missing_tokenizer_message(path: str) -> str:
             "as 'bert-base-uncased' (model.data_preprocessor.tokenizer)")
 
 
-def build_tokenizer(name_or_path: str):
-    """Builds a fast BERT WordPiece tokenizer.
+def _is_wordpiece_vocab(path: str) -> bool:
+    """Whether ``path`` is a bare WordPiece vocabulary: a ``vocab.txt`` or a folder holding
+    one without a ``tokenizer.json`` or ``tokenizer_config.json``."""
+    if osp.isfile(path):
+        return True
+    return (osp.isdir(path) and osp.isfile(osp.join(path, 'vocab.txt'))
+            and not osp.isfile(osp.join(path, 'tokenizer.json'))
+            and not osp.isfile(osp.join(path, 'tokenizer_config.json')))
+
+
+def build_tokenizer(name_or_path: str, tokenizer_cls: str = 'AutoTokenizer', **kwargs):
+    """Builds a fast ``transformers`` tokenizer.
 
     Args:
-        name_or_path (str): A hub name (``bert-base-uncased``, downloaded once and cached by
-            transformers), a local folder with ``vocab.txt``, or a ``vocab.txt`` file itself.
+        name_or_path (str): A hub name (``'bert-base-uncased'``,
+            ``'google/siglip2-so400m-patch16-512'``; downloaded once and cached by
+            transformers), a local tokenizer folder, or a WordPiece ``vocab.txt`` (or a folder
+            holding only one), which gives a lower-casing BERT tokenizer.
+        tokenizer_cls (str): The ``transformers`` class whose ``from_pretrained`` loads a hub
+            name or folder. Defaults to 'AutoTokenizer'.
+        **kwargs: Passed to ``from_pretrained``.
 
     Returns:
-        transformers.BertTokenizerFast: The tokenizer.
+        transformers.PreTrainedTokenizerFast: The tokenizer.
 
     Raises:
         FileNotFoundError: When ``name_or_path`` looks like a path (see
             :func:`_looks_like_path`) but does not exist; for a vocabulary of the synthetic
             data the message gives the command that makes it.
     """
-    from transformers import BertTokenizerFast
+    import transformers
     if _looks_like_path(name_or_path):
         # transformers would take a missing path for a malformed hub id and say so
         expanded = osp.expanduser(name_or_path)
         if not osp.exists(expanded):
             raise FileNotFoundError(_missing_tokenizer_message(name_or_path))
         name_or_path = expanded
-    if osp.isfile(name_or_path):
-        if osp.basename(name_or_path) != 'vocab.txt':
-            raise ValueError(f'tokenizer file {name_or_path} must be a WordPiece "vocab.txt" '
-                             '(or give its folder, or a hub name)')
-        name_or_path = osp.dirname(osp.abspath(name_or_path))
-    if osp.isdir(name_or_path) and not osp.isfile(osp.join(name_or_path, 'vocab.txt')) \
-            and not osp.isfile(osp.join(name_or_path, 'tokenizer.json')):
-        raise FileNotFoundError(f'tokenizer folder {name_or_path} holds neither vocab.txt '
-                                'nor tokenizer.json')
-    # Loading through from_pretrained reads a bare vocab.txt correctly in transformers 4 and 5
-    # (the vocab_file constructor argument is ignored by transformers 5's fast tokenizer).
-    return BertTokenizerFast.from_pretrained(name_or_path, do_lower_case=True)
+    if osp.isfile(name_or_path) and osp.basename(name_or_path) != 'vocab.txt':
+        raise ValueError(f'tokenizer file {name_or_path} must be a WordPiece "vocab.txt" '
+                         '(or give its folder, or a hub name)')
+    if osp.isdir(name_or_path) and not any(
+            osp.isfile(osp.join(name_or_path, f))
+            for f in ('vocab.txt', 'tokenizer.json', 'tokenizer_config.json')):
+        raise FileNotFoundError(f'tokenizer folder {name_or_path} holds neither vocab.txt, '
+                                'tokenizer.json nor tokenizer_config.json')
+    if _is_wordpiece_vocab(name_or_path):
+        folder = name_or_path if osp.isdir(name_or_path) else \
+            osp.dirname(osp.abspath(name_or_path))
+        # from_pretrained reads a bare vocab.txt correctly in transformers 4 and 5 (the
+        # vocab_file constructor argument is ignored by transformers 5's fast tokenizer)
+        return transformers.BertTokenizerFast.from_pretrained(folder, do_lower_case=True,
+                                                              **kwargs)
+    if not hasattr(transformers, tokenizer_cls):
+        raise ValueError(f'tokenizer_cls={tokenizer_cls!r} is not a transformers class')
+    tokenizer = getattr(transformers, tokenizer_cls).from_pretrained(name_or_path, **kwargs)
+    if not tokenizer.is_fast:
+        raise ValueError(f'tokenizer {name_or_path} loaded as the slow {type(tokenizer).__name__}'
+                         '; ReferringDataPreProcessor needs a fast tokenizer (offset mapping)')
+    return tokenizer
 
 
 TRUNCATIONS = ('keep_sep', 'slice')
-# text fields the preprocessor always writes; span masks may not take these names
-RESERVED_TEXT_KEYS = ('input_ids', 'attention_mask', 'masked_ids', 'masked_token_mask')
-KEY_PHRASE = 'masked_token_mask'
+PADDINGS = ('max_length', 'longest')
+KEY_PHRASE = MASKED_TOKEN_MASK
 
 
 def spans_to_token_mask(offsets: torch.Tensor,
@@ -118,17 +144,18 @@ def spans_to_token_mask(offsets: torch.Tensor,
 class ReferringDataPreProcessor(SegDataPreProcessor):
     """``SegDataPreProcessor`` that also tokenizes each sample's expression once per batch.
 
-    Every data sample receives a ``text`` field (:class:`BaseDataElement`) holding
-    ``input_ids`` and ``attention_mask`` (``max_length`` tokens, padded), ``masked_ids``:
-    ``input_ids`` with the word pieces of the key phrase (metainfo ``key_phrase_spans``,
-    character spans set by a key-phrase transform) replaced by the [PAD] id, and
+    Every data sample receives a ``text`` field (:class:`BaseDataElement`) with the fields of
+    :mod:`mmrrsis.models.utils.text_feats`: ``input_ids`` and ``attention_mask`` (``max_length``
+    tokens, or the batch's longest with ``padding='longest'``), ``masked_ids``: ``input_ids``
+    with the pieces of the key phrase (metainfo ``key_phrase_spans``, character spans set by a
+    key-phrase transform) replaced by the padding id, and
     ``masked_token_mask``: True at those replaced pieces (what ``DMOLSHead(rec_tokens=
     'masked')`` reconstructs). Without spans ``masked_ids`` equals ``input_ids``.
 
     ``span_masks`` adds further (B, Nt) attention masks built the same way from other
     character spans of the metainfo, e.g. FIANet's ground-object and spatial-position parts
     (``dict(object_mask='object_spans', position_mask='position_spans')``): 1 at the word
-    pieces overlapping the sample's spans, 0 elsewhere ([CLS], [SEP] and padding included),
+    pieces overlapping the sample's spans, 0 elsewhere (special tokens and padding included),
     in the dtype of ``attention_mask``. Going through the tokenizer's offsets, a word split
     into several pieces is marked whole, and a span past the cut is clipped to ``max_length``.
     A mask named in ``span_mask_fallbacks`` is replaced, for a sample where it came out empty
@@ -145,13 +172,17 @@ class ReferringDataPreProcessor(SegDataPreProcessor):
     and lets one call serve the whole batch.
 
     Args:
-        tokenizer (str): Tokenizer name or path, see :func:`build_tokenizer`.
-            Defaults to 'bert-base-uncased'.
-        max_length (int): Tokens per expression, [CLS] and [SEP] included. Defaults to 20.
+        tokenizer (str | dict): Tokenizer name or path, or a dict of :func:`build_tokenizer`
+            arguments (``name_or_path``, ``tokenizer_cls``, ``from_pretrained`` options): any
+            fast ``transformers`` tokenizer. Defaults to 'bert-base-uncased'.
+        max_length (int): Tokens per expression, special tokens included. Defaults to 20.
+        padding (str): ``'max_length'`` (every expression padded to ``max_length``) or
+            ``'longest'`` (to the batch's longest, at most ``max_length``). Defaults to
+            'max_length'.
         truncation (str): How a longer expression is cut: ``'keep_sep'`` (the tokenizer's
-            truncation: the last kept piece is [SEP]) or ``'slice'`` (the first
-            ``max_length`` ids of the full encoding, so [SEP] is lost, as the LAVT-lineage
-            codes cut). Defaults to 'keep_sep'.
+            truncation, which keeps the closing special token, BERT's [SEP]) or ``'slice'``
+            (the first ``max_length`` ids of the full encoding, so [SEP] is lost, as the
+            LAVT-lineage codes cut). Defaults to 'keep_sep'.
         span_masks (dict[str, str], optional): Name of each extra mask -> the metainfo key
             of its character spans. Defaults to None (no extra mask).
         span_mask_fallbacks (dict[str, str], optional): Name of a span mask -> the mask
@@ -161,8 +192,9 @@ class ReferringDataPreProcessor(SegDataPreProcessor):
     """
 
     def __init__(self,
-                 tokenizer: str = 'bert-base-uncased',
+                 tokenizer: Union[str, dict] = 'bert-base-uncased',
                  max_length: int = 20,
+                 padding: str = 'max_length',
                  truncation: str = 'keep_sep',
                  span_masks: Optional[Dict[str, str]] = None,
                  span_mask_fallbacks: Optional[Dict[str, str]] = None,
@@ -173,7 +205,7 @@ class ReferringDataPreProcessor(SegDataPreProcessor):
                              f'{TRUNCATIONS}, got {truncation!r}')
         span_masks = dict(span_masks or {})
         span_mask_fallbacks = dict(span_mask_fallbacks or {})
-        reserved = sorted(set(span_masks) & set(RESERVED_TEXT_KEYS))
+        reserved = sorted(set(span_masks) & set(TOKEN_KEYS))
         if reserved:
             raise ValueError(f'ReferringDataPreProcessor: span_masks may not be named '
                              f'{reserved}; these text fields are always written')
@@ -184,9 +216,18 @@ class ReferringDataPreProcessor(SegDataPreProcessor):
             if fallback != 'attention_mask' and fallback not in span_masks:
                 raise ValueError(f'ReferringDataPreProcessor: the fallback of {name!r} must be '
                                  f"'attention_mask' or one of span_masks, got {fallback!r}")
-        self.tokenizer_name = tokenizer
-        self.tokenizer = build_tokenizer(tokenizer)
+        if padding not in PADDINGS:
+            raise ValueError(f'ReferringDataPreProcessor: padding must be one of {PADDINGS}, '
+                             f'got {padding!r}')
+        tokenizer_args = dict(tokenizer) if isinstance(tokenizer, dict) else \
+            dict(name_or_path=tokenizer)
+        self.tokenizer_name = tokenizer_args['name_or_path']
+        self.tokenizer = build_tokenizer(**tokenizer_args)
+        if self.tokenizer.pad_token_id is None:
+            raise ValueError(f'tokenizer {self.tokenizer_name} has no padding token; '
+                             'ReferringDataPreProcessor pads the expressions with it')
         self.max_length = max_length
+        self.padding = padding
         self.truncation = truncation
         self.span_masks = span_masks
         self.span_mask_fallbacks = span_mask_fallbacks
@@ -226,7 +267,7 @@ class ReferringDataPreProcessor(SegDataPreProcessor):
         keep = self.max_length + (self.truncation == 'slice')
         enc = self.tokenizer(
             expressions,
-            padding='max_length',
+            padding=self.padding,
             truncation=True,
             max_length=keep,
             return_offsets_mapping=True,
@@ -234,7 +275,8 @@ class ReferringDataPreProcessor(SegDataPreProcessor):
             return_tensors='pt')
         if self.truncation == 'slice':
             # one piece more than kept, then cut: the same as slicing the untruncated ids
-            truncated = enc['attention_mask'][:, self.max_length].bool().tolist()
+            over = enc['attention_mask'][:, self.max_length:self.max_length + 1]
+            truncated = over.bool().any(dim=1).tolist()
         else:
             truncated = [bool(e.overflowing) for e in enc.encodings]
         self._log_truncation(expressions, truncated)
@@ -251,11 +293,12 @@ class ReferringDataPreProcessor(SegDataPreProcessor):
             return mask
 
         masked_token_mask = token_mask(KEY_PHRASE, key_phrase_spans)
-        text = dict(
-            input_ids=input_ids,
-            attention_mask=attention_mask,
-            masked_ids=input_ids.masked_fill(masked_token_mask, self.tokenizer.pad_token_id),
-            masked_token_mask=masked_token_mask)
+        text = {
+            INPUT_IDS: input_ids,
+            ATTENTION_MASK: attention_mask,
+            MASKED_IDS: input_ids.masked_fill(masked_token_mask, self.tokenizer.pad_token_id),
+            MASKED_TOKEN_MASK: masked_token_mask,
+        }
         span_lists = span_lists or {}
         for name in self.span_masks:
             text[name] = token_mask(name, span_lists.get(name)).to(attention_mask.dtype)

@@ -1,5 +1,5 @@
 """BTDNet's Dual-Modal Object Learning Strategy (D-MOLS), paper section III-E."""
-from typing import Dict, List
+from typing import List
 
 from mmengine.model import BaseModule
 from mmseg.utils import ConfigType, OptMultiConfig, SampleList
@@ -7,6 +7,7 @@ from torch import Tensor, nn
 
 from mmrrsis.registry import MODELS
 from ..utils import CrossAttentionLayer, sine_positional_encoding
+from ..utils.text_feats import TextFeats, text_item
 
 
 @MODELS.register_module()
@@ -48,6 +49,7 @@ class DMOLSHead(BaseModule):
         init_cfg (dict | list[dict], optional): Initialization config. Defaults to None.
     """
     takes_text = True
+    mask_loss = False
 
     def __init__(self,
                  in_channels: int,
@@ -85,14 +87,7 @@ class DMOLSHead(BaseModule):
         self.out_norm = nn.LayerNorm(channels)
         self.out_proj = nn.Linear(channels, text_channels)
 
-    @staticmethod
-    def _text_item(text_feats: Dict[str, Tensor], key: str, why: str) -> Tensor:
-        if key not in text_feats:
-            raise KeyError(f'DMOLSHead needs text_feats[{key!r}] ({why}); the backbone gave '
-                           f'only {sorted(text_feats)}')
-        return text_feats[key]
-
-    def forward(self, inputs: List[Tensor], text_feats: Dict[str, Tensor]) -> Tensor:
+    def forward(self, inputs: List[Tensor], text_feats: TextFeats) -> Tensor:
         """Reconstructs the expression's token features (Eq. 12).
 
         Args:
@@ -104,9 +99,10 @@ class DMOLSHead(BaseModule):
         Returns:
             Tensor: (B, Nt, C_l) reconstruction R.
         """
-        masked = self._text_item(text_feats, 'masked_feats', 'F_m = BERT(masked_ids)')
-        words = self._text_item(text_feats, 'feats', "L'_4")
-        mask = self._text_item(text_feats, 'mask', 'text padding mask')
+        masked = text_item(text_feats, 'masked_feats', 'DMOLSHead',
+                           "F_m = BERT(masked_ids), the text pass dict(name='masked', ids='masked_ids')")
+        words = text_item(text_feats, 'feats', 'DMOLSHead', "L'_4")
+        mask = text_item(text_feats, 'mask', 'DMOLSHead', 'text padding mask')
         visual = inputs[self.in_index]
         height, width = visual.shape[2:]
         memory = self.visual_proj(visual.flatten(2).transpose(1, 2))
@@ -135,7 +131,7 @@ class DMOLSHead(BaseModule):
         present = (counts > 0).to(error.dtype)
         return (per_sample * present).sum() / present.sum().clamp(min=1)
 
-    def loss(self, inputs: List[Tensor], text_feats: Dict[str, Tensor],
+    def loss(self, inputs: List[Tensor], text_feats: TextFeats,
              batch_data_samples: SampleList, train_cfg: ConfigType) -> dict:
         """Computes ``loss_rec`` = μ·L_rec.
 
@@ -149,14 +145,14 @@ class DMOLSHead(BaseModule):
         Returns:
             dict[str, Tensor]: ``loss_rec``.
         """
-        target = self._text_item(
-            text_feats, 'target_feats',
-            'E = BERT(input_ids), the reconstruction target; build the extractor with target '
-            'features enabled')
-        selected = self._text_item(text_feats, 'mask', 'text padding mask').bool()
+        target = text_item(
+            text_feats, 'target_feats', 'DMOLSHead',
+            "E = BERT(input_ids), the reconstruction target: declare the extractor's text pass "
+            "dict(name='target', frozen=True, training_only=True)")
+        selected = text_item(text_feats, 'mask', 'DMOLSHead', 'text padding mask').bool()
         if self.rec_tokens == 'masked':
-            selected = selected & self._text_item(
-                text_feats, 'masked_token_mask',
+            selected = selected & text_item(
+                text_feats, 'masked_token_mask', 'DMOLSHead',
                 "(B, Nt) bool, True where masked_ids differ from input_ids; required by "
                 "rec_tokens='masked'").bool()
         rec = self.forward(inputs, text_feats)

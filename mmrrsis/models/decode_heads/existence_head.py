@@ -10,6 +10,7 @@ from torch import Tensor, nn
 
 from mmrrsis.registry import MODELS
 from ..utils import masked_mean
+from ..utils.text_feats import TextFeats
 
 
 @MODELS.register_module()
@@ -18,16 +19,16 @@ class ExistenceHead(BaseModule):
 
     Not from a paper of the RRSIS lineage, whose datasets always contain the target: it lets
     a model answer "nothing" to an expression whose object the image lacks, as generalized
-    referring segmentation (gRefCOCO) asks. :class:`ReferringEncoderDecoder` builds it from
+    referring segmentation (gRefCOCO) asks. :class:`ExistenceEncoderDecoder` builds it from
     its ``existence_head`` config, adds ``loss_exist`` to the mask losses in training, and at
     inference empties the mask of every sample with p < ``threshold``.
 
     From a query q (B, D) and the visual level V = ``inputs[in_index]`` (B, C, h, w):
 
-    * q = LayerNorm(Linear(x)), where x is, with ``query_from=None`` (LAVT-family models),
+    * q = LayerNorm(Linear(x)), where x is, with ``query_output=None`` (LAVT-family models),
       the mean of the real tokens of ``text_feats['feats']`` (B, Nt, C_l); with
-      ``query_from`` the name of a segmentor submodule, its output (B, C_q) in the same
-      forward pass, e.g. ``'decode_head.fg_proj'``, BTDNet's target prototype p_fg;
+      ``query_output`` the name of an extra output (B, C_q) of the decode head in the same
+      forward pass, e.g. ``'target_prototype'``, BTDNet's p_fg;
     * K = LayerNorm(Linear(V) + Linear(xy)) (B, hw, D), the pixels as keys, where xy are
       the cell centres' coordinates in [-1, 1] (``position_encoding``; Swin's features
       carry no absolute position, which "the truck on the right" asks about);
@@ -52,7 +53,7 @@ class ExistenceHead(BaseModule):
     The loss is ``loss_weight`` times the binary cross-entropy (the terms of the samples with
     a target times ``present_weight``) of the logit against each sample's metainfo
     ``has_target`` (False for a no-target sample; a sample without the key has a target).
-    Gradients reach the backbone, through ``query_from`` the module that made the query,
+    Gradients reach the backbone, through ``query_output`` the module that made the query,
     and, with ``mask_evidence`` unless ``detach_mask``, the decode head; ``detach_inputs``
     stops them all.
 
@@ -61,11 +62,12 @@ class ExistenceHead(BaseModule):
         in_index (int): Which backbone output is the visual level. Defaults to -1 (the
             coarsest, most fused one).
         channels (int): Width D. Defaults to 256.
-        text_channels (int): Text width C_l (read when ``query_from`` is None or with
+        text_channels (int): Text width C_l (read when ``query_output`` is None or with
             ``token_matching``). Defaults to 768.
-        query_from (str, optional): Segmentor submodule whose (B, C_q) output is the query
-            source. Defaults to None (the pooled text).
-        query_channels (int, optional): C_q; required with ``query_from``. Defaults to None.
+        query_output (str, optional): Extra output (B, C_q) of the decode head that is the
+            query source. Defaults to None (the pooled text).
+        query_channels (int, optional): C_q; required with ``query_output``. Defaults to
+            None.
         position_encoding (bool): Whether the keys get a learned linear code of their
             position. Defaults to True.
         mask_evidence (bool): Whether the head also reads the decode head's logits.
@@ -99,7 +101,7 @@ class ExistenceHead(BaseModule):
                  in_index: int = -1,
                  channels: int = 256,
                  text_channels: int = 768,
-                 query_from: Optional[str] = None,
+                 query_output: Optional[str] = None,
                  query_channels: Optional[int] = None,
                  position_encoding: bool = True,
                  mask_evidence: bool = False,
@@ -115,21 +117,23 @@ class ExistenceHead(BaseModule):
         if not isinstance(in_channels, int) or not isinstance(in_index, int):
             raise TypeError('ExistenceHead reads one visual level: in_channels and in_index must '
                             f'be ints, got in_channels={in_channels}, in_index={in_index}')
-        if (query_from is None) != (query_channels is None):
-            raise ValueError('ExistenceHead: give query_from and query_channels together '
-                             f'(got query_from={query_from!r}, query_channels={query_channels})')
+        if (query_output is None) != (query_channels is None):
+            raise ValueError('ExistenceHead: give query_output and query_channels together '
+                             f'(got query_output={query_output!r}, '
+                             f'query_channels={query_channels})')
         if not 0 <= threshold <= 1:
             raise ValueError(f'ExistenceHead: threshold must lie in [0, 1], got {threshold}')
         self.in_index = in_index
         self.channels = channels
-        self.query_from = query_from
+        self.query_output = query_output
         self.threshold = threshold
         self.no_target_mask_loss = no_target_mask_loss
         if present_weight <= 0:
             raise ValueError(f'ExistenceHead: present_weight must be > 0, got {present_weight}')
         self.present_weight = present_weight
         self.loss_weight = loss_weight
-        self.query_proj = nn.Linear(query_channels if query_from else text_channels, channels)
+        self.query_proj = nn.Linear(query_channels if query_output else text_channels,
+                                    channels)
         self.query_norm = nn.LayerNorm(channels)
         self.key_proj = nn.Linear(in_channels, channels)
         self.pos_proj = nn.Linear(2, channels) if position_encoding else None
@@ -147,14 +151,14 @@ class ExistenceHead(BaseModule):
         self.classifier = nn.Sequential(
             nn.Linear(in_features, channels), nn.ReLU(inplace=True), nn.Linear(channels, 1))
 
-    def forward(self, inputs: List[Tensor], text_feats: Dict[str, Tensor],
+    def forward(self, inputs: List[Tensor], text_feats: TextFeats,
                 query: Optional[Tensor] = None, seg_logits: Optional[Tensor] = None) -> Tensor:
         """Existence logits.
 
         Args:
             inputs (list[Tensor]): Visual levels (B, C_i, h_i, w_i).
             text_feats (dict): ``feats`` (B, Nt, C_l) and ``mask`` (B, Nt).
-            query (Tensor, optional): (B, C_q) output of ``query_from``; required with it.
+            query (Tensor, optional): (B, C_q) ``query_output``; required with it.
                 Defaults to None.
             seg_logits (Tensor, optional): (B, C, h', w') decode head logits, C in {1, 2};
                 read with ``mask_evidence``. Defaults to None.
@@ -162,9 +166,10 @@ class ExistenceHead(BaseModule):
         Returns:
             Tensor: (B,) logits of p(target present).
         """
-        if self.query_from is not None:
+        if self.query_output is not None:
             if query is None:
-                raise ValueError(f'ExistenceHead(query_from={self.query_from!r}) got no query')
+                raise ValueError(f'ExistenceHead(query_output={self.query_output!r}) got no '
+                                 'query')
             source = query
         else:
             source = masked_mean(text_feats['feats'], text_feats['mask'])
@@ -186,7 +191,7 @@ class ExistenceHead(BaseModule):
             features += self._token_features(text_feats, keys)
         return self.classifier(torch.cat(features, dim=1)).squeeze(1)
 
-    def _token_features(self, text_feats: Dict[str, Tensor], keys: Tensor) -> List[Tensor]:
+    def _token_features(self, text_feats: TextFeats, keys: Tensor) -> List[Tensor]:
         """[Σ α_j found_j, Σ α_j peak_j, soft minimum of peak_j] over the real tokens."""
         tokens, real = text_feats['feats'], text_feats['mask'].bool()
         if self.detach_inputs:

@@ -14,14 +14,8 @@ from torch import Tensor, nn
 from mmrrsis.registry import MODELS
 from ..utils import (CrossAttentionLayer, MSDeformAttention, SDPAttention,
                      sine_positional_encoding)
+from ..utils.text_feats import TextFeats, text_item
 from .base_referring_head import BaseReferringDecodeHead
-
-
-def _text_item(text_feats: Dict[str, Tensor], key: str, owner: str, why: str) -> Tensor:
-    if key not in text_feats:
-        raise KeyError(f'{owner} needs text_feats[{key!r}] ({why}); the backbone gave only '
-                       f'{sorted(text_feats)}')
-    return text_feats[key]
 
 
 class MCILayer(nn.Module):
@@ -169,6 +163,7 @@ class TBTDHead(BaseReferringDecodeHead):
             ``dropout_ratio`` and ``input_transform`` are refused.
     """
 
+    extra_outputs = ('target_prototype', )
     _REFUSED_KWARGS = ('loss_decode', 'sampler', 'out_channels', 'threshold', 'dropout_ratio',
                        'input_transform')
 
@@ -257,7 +252,7 @@ class TBTDHead(BaseReferringDecodeHead):
                 if refine_bg else None
             self.bg_proj = nn.Linear(channels, channels)
 
-    def multi_scale_context(self, feats: List[Tensor], text_feats: Dict[str, Tensor]
+    def multi_scale_context(self, feats: List[Tensor], text_feats: TextFeats
                             ) -> Tuple[Tensor, Tensor, List[Tuple[int, int]], Tensor]:
         """MCI (Eqs. 5-7): builds X and T and runs ``num_mci`` interaction layers.
 
@@ -284,13 +279,13 @@ class TBTDHead(BaseReferringDecodeHead):
         x = torch.cat(tokens, dim=1)
         x_pos = torch.cat(positions, dim=0)[None]
         reference_points = torch.cat(references, dim=0)[None]
-        t = self.text_proj(_text_item(text_feats, 'feats', 'TBTDHead', "L'_4"))
-        text_mask = _text_item(text_feats, 'mask', 'TBTDHead', 'text padding mask')
+        t = self.text_proj(text_item(text_feats, 'feats', 'TBTDHead', "L'_4"))
+        text_mask = text_item(text_feats, 'mask', 'TBTDHead', 'text padding mask')
         for layer in self.mci_layers:
             x, t = layer(x, t, x_pos, text_mask, reference_points, shapes)
         return self.x_norm(x), x_pos, shapes, self.t_norm(t)
 
-    def plain_fusion(self, feats: List[Tensor], text_feats: Dict[str, Tensor]
+    def plain_fusion(self, feats: List[Tensor], text_feats: TextFeats
                      ) -> Tuple[Tensor, Tensor, List[Tuple[int, int]], Tensor]:
         """Plain multi-scale fusion (Fig. 10 ablation): projected levels summed at stride 8.
 
@@ -310,7 +305,7 @@ class TBTDHead(BaseReferringDecodeHead):
         x = fused.flatten(2).transpose(1, 2)
         x_pos = sine_positional_encoding(height, width, self.channels, device=x.device,
                                          dtype=x.dtype).flatten(1).t()[None]
-        t = self.text_proj(_text_item(text_feats, 'feats', 'TBTDHead', "L'_4"))
+        t = self.text_proj(text_item(text_feats, 'feats', 'TBTDHead', "L'_4"))
         return x, x_pos, [(height, width)], t
 
     def pixel_features(self, fine: Tensor, x: Tensor, shapes: List[Tuple[int, int]]) -> Tensor:
@@ -357,7 +352,7 @@ class TBTDHead(BaseReferringDecodeHead):
         inside = ((rank >= start) & (rank < end) & real[:, None, :]).float()
         return inside / inside.sum(-1, keepdim=True).clamp(min=1)
 
-    def background_queries(self, text_feats: Dict[str, Tensor], x: Tensor,
+    def background_queries(self, text_feats: TextFeats, x: Tensor,
                            x_pos: Tensor) -> Tensor:
         """Q_bg (Eq. 8): learnable prompts plus multi-size token pools of the masked text.
 
@@ -377,10 +372,10 @@ class TBTDHead(BaseReferringDecodeHead):
         batch = x.shape[0]
         queries = [self.bg_prompts.expand(batch, -1, -1)]
         if self.bg_embed is not None:
-            masked = _text_item(text_feats, 'masked_feats', 'TBTDHead',
+            masked = text_item(text_feats, 'masked_feats', 'TBTDHead',
                                 'F_m, the background prior; or set use_bg_prior=False')
             embedded = self.bg_embed(masked)
-            mask = _text_item(text_feats, 'mask', 'TBTDHead', 'text padding mask')
+            mask = text_item(text_feats, 'mask', 'TBTDHead', 'text padding mask')
             # zero weights alone would let non-finite padding through (0 * inf = nan)
             embedded = torch.where((mask != 0)[..., None], embedded, 0.0)
             for size in self.bg_pool_sizes:
@@ -391,13 +386,13 @@ class TBTDHead(BaseReferringDecodeHead):
             queries = self.bg_refine(queries, x, memory_pos=x_pos)
         return queries
 
-    def fg_bg_logits(self, pixel: Tensor, t: Tensor,
+    def fg_bg_logits(self, pixel: Tensor, fg_prototype: Tensor,
                      bg_queries: Optional[Tensor] = None) -> Tensor:
         """Eq. 9: prototype/pixel similarities, stacked as ``[M_bg, M_fg]``.
 
         Args:
             pixel (Tensor): (B, D, h, w) pixel features P.
-            t (Tensor): (B, Nt, D) T after MCI; token 0 is [CLS].
+            fg_prototype (Tensor): (B, D) p_fg.
             bg_queries (Tensor, optional): (B, N_bg, D) Q_bg; None without the background
                 stream (the bg channel is then 0). Defaults to None.
 
@@ -405,23 +400,25 @@ class TBTDHead(BaseReferringDecodeHead):
             Tensor: (B, 2, h, w) logits.
         """
         scale = 1.0 / math.sqrt(self.channels)
-        fg = torch.einsum('bd,bdhw->bhw', self.fg_proj(t[:, 0]), pixel) * scale
+        fg = torch.einsum('bd,bdhw->bhw', fg_prototype, pixel) * scale
         if bg_queries is None:
             bg = torch.zeros_like(fg)
         else:
             bg = torch.einsum('bd,bdhw->bhw', self.bg_proj(bg_queries.mean(1)), pixel) * scale
         return torch.stack((bg, fg), dim=1)
 
-    def forward(self, inputs: List[Tensor], text_feats: Dict[str, Tensor]) -> Tensor:
+    def forward_outputs(self, inputs: List[Tensor],
+                        text_feats: TextFeats) -> Tuple[Tensor, Dict[str, Tensor]]:
         """Decodes target/background logits.
 
         Args:
             inputs (list[Tensor]): V'_1..V'_4, (B, C_i, H/2^(i+1), W/2^(i+1)).
-            text_feats (dict): ``feats`` L'_4 (B, Nt, C_l), ``mask`` (B, Nt) and, with the
-                background prior, ``masked_feats`` F_m (B, Nt, C_l).
+            text_feats (TextFeats): ``feats`` L'_4 (B, Nt, C_l), ``mask`` (B, Nt) and, with
+                the background prior, ``masked_feats`` F_m (B, Nt, C_l).
 
         Returns:
-            Tensor: (B, 2, H/4, W/4) logits ``[M_bg, M_fg]``.
+            tuple: (B, 2, H/4, W/4) logits ``[M_bg, M_fg]`` and ``target_prototype``, p_fg
+            = Linear(T[:, 0]) (B, D).
         """
         feats = self._transform_inputs(inputs)
         context = self.multi_scale_context if self.context == 'mci' else self.plain_fusion
@@ -429,7 +426,12 @@ class TBTDHead(BaseReferringDecodeHead):
         pixel = self.pixel_features(feats[0], x, shapes)
         bg_queries = self.background_queries(text_feats, x, x_pos) \
             if self.with_bg_stream else None
-        return self.fg_bg_logits(pixel, t, bg_queries)
+        prototype = self.fg_proj(t[:, 0])
+        return self.fg_bg_logits(pixel, prototype, bg_queries), dict(target_prototype=prototype)
+
+    def forward(self, inputs: List[Tensor], text_feats: TextFeats) -> Tensor:
+        """(B, 2, H/4, W/4) logits ``[M_bg, M_fg]``, see :meth:`forward_outputs`."""
+        return self.forward_outputs(inputs, text_feats)[0]
 
     def _bce(self, logits: Tensor, target: Tensor, valid: Tensor) -> Tensor:
         # float32 under autocast: bfloat16 logits would round the loss of confident pixels

@@ -259,8 +259,27 @@ class BSC(BaseModule):
             affinities[direction] = affinity
         return affinities
 
-    def forward(self, vis: Tensor, text: Tensor, text_mask: Tensor) -> Tuple[Tensor, Tensor]:
-        """Correlates one stage's vision and text features.
+    def forward(self, vis: Tensor, hw_shape: Tuple[int, int], text: Tensor,
+                text_mask: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+        """Fuses one stage, as a fusion of :class:`StageWiseExtractor`.
+
+        Args:
+            vis (Tensor): (B, N, C) visual tokens on an (h, w) grid, N = h * w.
+            hw_shape (tuple[int, int]): (h, w).
+            text (Tensor): (B, Nt, C_l) text features L.
+            text_mask (Tensor): (B, Nt) 1 for real tokens, 0 for padding.
+
+        Returns:
+            tuple[Tensor]: V' (B, N, C) twice (the next stage's input and the stage output)
+            and L' (B, Nt, C_l).
+        """
+        vis_map = vis.transpose(1, 2).reshape(vis.shape[0], vis.shape[2], *hw_shape)
+        vis_out, text_out = self.correlate(vis_map, text, text_mask)
+        vis_out = vis_out.flatten(2).transpose(1, 2)
+        return vis_out, vis_out, text_out
+
+    def correlate(self, vis: Tensor, text: Tensor, text_mask: Tensor) -> Tuple[Tensor, Tensor]:
+        """Correlates one stage's vision and text features (Eqs. 2-4).
 
         Args:
             vis (Tensor): (B, C, h, w) visual features V.

@@ -21,17 +21,15 @@ class PWAM(BaseModule):
 
     so the decoder sees the multimodal features F while the next Swin stage sees the gated
     residual (LAVT's convention, kept by RMSIN, FIANet and SBANet). The text is returned
-    unchanged. As a fusion module of :class:`StageWiseExtractor` it returns
-    ``(next_vis, out_vis, text)``.
+    unchanged.
 
     Args:
         vis_channels (int): Channels C of the stage.
         text_channels (int): Word channels C_l. Defaults to 768.
         num_heads (int): Heads of the pixel-word attention. Defaults to 1 (LAVT's default).
         dropout (float): Dropout after the two GELUs. Defaults to 0.
-        with_gate (bool): Build the gated residual. The last stage has no next stage, so its
-            gate would be dead weights: there ``with_gate=False`` returns V as the (unused)
-            next-stage input. Defaults to True.
+        last_stage (bool): The stage feeds no later stage: the gate, whose output nothing
+            would read, is not built and V is returned as E. Defaults to False.
         init_cfg (dict | list[dict], optional): mmengine init config. Defaults to None.
     """
 
@@ -40,7 +38,7 @@ class PWAM(BaseModule):
                  text_channels: int = 768,
                  num_heads: int = 1,
                  dropout: float = 0.0,
-                 with_gate: bool = True,
+                 last_stage: bool = False,
                  init_cfg: OptMultiConfig = None):
         super().__init__(init_cfg=init_cfg)
         self.vis_channels = vis_channels
@@ -50,7 +48,8 @@ class PWAM(BaseModule):
         self.attn = PixelWordAttention(vis_channels, text_channels, num_heads=num_heads)
         self.mm_proj = nn.Sequential(
             nn.Linear(vis_channels, vis_channels), nn.GELU(), nn.Dropout(dropout))
-        self.gate = LanguageGate(vis_channels) if with_gate else None
+        self.last_stage = last_stage
+        self.gate = None if last_stage else LanguageGate(vis_channels)
 
     def multimodal(self, vis: Tensor, text: Tensor, text_mask: Tensor) -> Tensor:
         """F, the module's multimodal features.
@@ -65,36 +64,30 @@ class PWAM(BaseModule):
         """
         return self.mm_proj(self.vis_proj(vis) * self.attn(vis, text, text_mask))
 
-    def forward(self, vis: Tensor, text: Tensor,
+    def forward(self, vis: Tensor, hw_shape: Tuple[int, int], text: Tensor,
                 text_mask: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
         """Fuses one stage.
 
         Args:
-            vis (Tensor): (B, C, h, w) output of the stage's Swin blocks.
+            vis (Tensor): (B, N, C) output of the stage's Swin blocks, N = h * w.
+            hw_shape (tuple[int, int]): (h, w); unused, part of the fusion interface.
             text (Tensor): (B, Nt, C_l) word features.
             text_mask (Tensor): (B, Nt), 1 for real tokens, 0 for padding.
 
         Returns:
-            tuple[Tensor]: next-stage input E and stage output F, each (B, C, h, w), and the
+            tuple[Tensor]: next-stage input E and stage output F, each (B, N, C), and the
             text, unchanged.
         """
-        batch, channels, height, width = vis.shape
+        channels = vis.shape[-1]
         if channels != self.vis_channels or text.shape[-1] != self.text_channels:
             raise ValueError(f'PWAM built for {self.vis_channels} visual / '
                              f'{self.text_channels} text channels got {channels} / '
                              f'{text.shape[-1]}')
-        tokens = vis.flatten(2).transpose(1, 2)
-        fused = self.multimodal(tokens, text, text_mask)
+        fused = self.multimodal(vis, text, text_mask)
         if self.gate is None:
-            next_tokens = tokens
-        else:
-            next_tokens = tokens + self.gate(fused) * fused
-
-        def to_map(x: Tensor) -> Tensor:
-            return x.transpose(1, 2).reshape(batch, channels, height, width)
-
-        return to_map(next_tokens), to_map(fused), text
+            return vis, fused, text
+        return vis + self.gate(fused) * fused, fused, text
 
     def extra_repr(self) -> str:
         return (f'vis_channels={self.vis_channels}, text_channels={self.text_channels}, '
-                f'with_gate={self.gate is not None}')
+                f'last_stage={self.last_stage}')

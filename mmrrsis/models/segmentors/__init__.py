@@ -1,3 +1,4 @@
-from .referring_encoder_decoder import ReferringEncoderDecoder, gather_text
+from .existence_encoder_decoder import ExistenceEncoderDecoder
+from .referring_encoder_decoder import ReferringEncoderDecoder, scores_masks
 
-__all__ = ['ReferringEncoderDecoder', 'gather_text']
+__all__ = ['ExistenceEncoderDecoder', 'ReferringEncoderDecoder', 'scores_masks']

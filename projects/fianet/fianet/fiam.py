@@ -12,7 +12,7 @@ from mmrrsis.models.fusions import PWAM
 from mmrrsis.models.utils import LanguageGate, PixelWordAttention
 from mmrrsis.registry import MODELS
 
-ExtraText = Dict[str, Tuple[Tensor, Tensor]]
+TextPasses = Dict[str, Tuple[Tensor, Tensor]]
 
 
 @MODELS.register_module()
@@ -43,48 +43,46 @@ class FIAM(BaseModule):
     since O gates the object features, the position branch with it (``with_position``
     must then be False too); ``with_position=False`` keeps O = G_o (s = 1);
     ``with_channel_mod=False`` sets w = 1; all three off is LAVT's PWAM with its gate.
-    ``with_gate=False`` builds the context branch only and passes V on unchanged: the last
+    ``last_stage=True`` builds the context branch only and passes V on unchanged: the last
     stage, whose V' feeds nothing (the published code builds and computes those parts
     there, 12.85 M dead parameters).
 
-    As a fusion of :class:`StageWiseExtractor` (``takes_extra_text``) it receives the
-    object and position passes as ``extra_text`` and returns ``(next_vis, out_vis, text)``.
+    As a fusion of :class:`StageWiseExtractor` (``takes_text_passes``) it receives the
+    object and position text passes.
 
     Args:
         vis_channels (int): Channels C of the stage.
         text_channels (int): Word channels C_l. Defaults to 768.
         num_heads (int): Heads of every pixel-word attention. Defaults to 1.
         dropout (float): Dropout of the context branch. Defaults to 0.
-        with_gate (bool): Build the residual update into the next stage. Defaults to True.
+        last_stage (bool): The stage feeds no later stage: build the context branch only.
+            Defaults to False.
         with_object (bool): Build the ground-object branch. Defaults to True.
         with_position (bool): Build the spatial-position branch. Defaults to True.
         with_channel_mod (bool): Build the channel modulation. Defaults to True.
-        object_key (str): Name of the object mask in ``extra_text``. Defaults to
-            'object_mask'.
-        position_key (str): Name of the position mask in ``extra_text``. Defaults to
-            'position_mask'.
+        object_pass (str): Name of the object text pass. Defaults to 'object_mask'.
+        position_pass (str): Name of the position text pass. Defaults to 'position_mask'.
         init_cfg (dict | list[dict], optional): mmengine init config. Defaults to None.
     """
 
-    takes_extra_text = True
+    takes_text_passes = True
 
     def __init__(self,
                  vis_channels: int,
                  text_channels: int = 768,
                  num_heads: int = 1,
                  dropout: float = 0.0,
-                 with_gate: bool = True,
+                 last_stage: bool = False,
                  with_object: bool = True,
                  with_position: bool = True,
                  with_channel_mod: bool = True,
-                 object_key: str = 'object_mask',
-                 position_key: str = 'position_mask',
+                 object_pass: str = 'object_mask',
+                 position_pass: str = 'position_mask',
                  init_cfg: OptMultiConfig = None):
         super().__init__(init_cfg=init_cfg)
-        if not with_gate and (with_object or with_position or with_channel_mod):
-            raise ValueError('FIAM: with_gate=False builds the context branch only (the last '
-                             'stage); set with_object, with_position and with_channel_mod to '
-                             'False as well')
+        if last_stage and (with_object or with_position or with_channel_mod):
+            raise ValueError('FIAM: last_stage=True builds the context branch only; set '
+                             'with_object, with_position and with_channel_mod to False as well')
         if with_position and not with_object:
             raise ValueError('FIAM: the position branch gates the object features '
                              '(O = G_o * s), so with_position=True needs with_object=True')
@@ -92,10 +90,11 @@ class FIAM(BaseModule):
         self.text_channels = text_channels
         self.with_object = with_object
         self.with_position = with_position
-        self.object_key = object_key
-        self.position_key = position_key
+        self.last_stage = last_stage
+        self.object_pass = object_pass
+        self.position_pass = position_pass
         self.context = PWAM(vis_channels, text_channels, num_heads=num_heads, dropout=dropout,
-                            with_gate=with_gate)
+                            last_stage=last_stage)
         if with_object:
             self.object_attn = PixelWordAttention(vis_channels, text_channels,
                                                   num_heads=num_heads)
@@ -118,76 +117,72 @@ class FIAM(BaseModule):
                 trunc_normal_(layer.weight, std=0.02)
                 nn.init.zeros_(layer.bias)
 
-    def _extra(self, extra_text: ExtraText, key: str) -> Tuple[Tensor, Tensor]:
-        if key not in extra_text:
-            raise KeyError(f'FIAM needs the text encoded under {key!r}, but the extractor '
-                           f'passed only {sorted(extra_text)}; add {key!r} to its '
-                           'extra_text_masks')
-        return extra_text[key]
+    def _pass(self, text_passes: TextPasses, name: str) -> Tuple[Tensor, Tensor]:
+        if name not in text_passes:
+            raise KeyError(f'FIAM needs the text pass {name!r}, but the extractor ran only '
+                           f'{sorted(text_passes)} before its stages; declare it in the '
+                           'extractor\'s text_passes with to_fusions=True')
+        return text_passes[name]
 
     def object_position(self, vis: Tensor, hw_shape: Tuple[int, int],
-                        extra_text: ExtraText) -> Tensor:
+                        text_passes: TextPasses) -> Tensor:
         """O, the object features gated by the position map.
 
         Args:
             vis (Tensor): (B, N, C) pixel features V.
             hw_shape (tuple[int, int]): (h, w) with h * w = N.
-            extra_text (dict): ``object_key`` and ``position_key`` -> ((B, Nt, C_l) words,
-                (B, Nt) mask).
+            text_passes (dict): ``object_pass`` and ``position_pass`` -> ((B, Nt, C_l)
+                words, (B, Nt) mask).
 
         Returns:
             Tensor: (B, N, C) O; 0 for the samples whose object mask is empty.
         """
-        words, mask = self._extra(extra_text, self.object_key)
+        words, mask = self._pass(text_passes, self.object_pass)
         obj = self.object_attn(vis, words, mask)
         has_object = mask.bool().any(dim=1)[:, None, None]
         obj = torch.where(has_object, obj, 0.0)
         obj = self.object_gate(obj) * obj
         if not self.with_position:
             return obj
-        words, mask = self._extra(extra_text, self.position_key)
+        words, mask = self._pass(text_passes, self.position_pass)
         pos = self.position_attn(vis, words, mask)
         pooled = torch.stack([pos.mean(dim=-1), pos.amax(dim=-1)], dim=1)
         spatial = self.position_conv(pooled.view(-1, 2, *hw_shape)).sigmoid()
         return obj * spatial.flatten(2).transpose(1, 2)
 
-    def forward(self, vis: Tensor, text: Tensor, text_mask: Tensor,
-                extra_text: ExtraText) -> Tuple[Tensor, Tensor, Tensor]:
+    def forward(self, vis: Tensor, hw_shape: Tuple[int, int], text: Tensor, text_mask: Tensor,
+                text_passes: TextPasses) -> Tuple[Tensor, Tensor, Tensor]:
         """Fuses one stage.
 
         Args:
-            vis (Tensor): (B, C, h, w) output of the stage's Swin blocks.
+            vis (Tensor): (B, N, C) output V of the stage's Swin blocks, N = h * w.
+            hw_shape (tuple[int, int]): (h, w).
             text (Tensor): (B, Nt, C_l) context words L_c.
             text_mask (Tensor): (B, Nt) m_c, 1 for real tokens.
-            extra_text (dict): ``object_key`` / ``position_key`` -> ((B, Nt, C_l) words,
-                (B, Nt) mask), the object and position passes.
+            text_passes (dict): ``object_pass`` / ``position_pass`` -> ((B, Nt, C_l) words,
+                (B, Nt) mask).
 
         Returns:
-            tuple[Tensor]: next-stage input V' and stage output F_c, each (B, C, h, w), and
-            the context words, unchanged.
+            tuple[Tensor]: next-stage input V' and stage output F_c, each (B, N, C), and the
+            context words, unchanged.
         """
-        batch, channels, height, width = vis.shape
+        channels = vis.shape[-1]
         if channels != self.vis_channels or text.shape[-1] != self.text_channels:
             raise ValueError(f'FIAM built for {self.vis_channels} visual / '
                              f'{self.text_channels} text channels got {channels} / '
                              f'{text.shape[-1]}')
-        tokens = vis.flatten(2).transpose(1, 2)
-        context = self.context.multimodal(tokens, text, text_mask)
-
-        def to_map(x: Tensor) -> Tensor:
-            return x.transpose(1, 2).reshape(batch, channels, height, width)
-
+        context = self.context.multimodal(vis, text, text_mask)
         if self.context.gate is None:
-            return vis, to_map(context), text
+            return vis, context, text
         update = self.context.gate(context) * context
         if self.with_object:
-            update = update + self.object_position(tokens, (height, width), extra_text)
+            update = update + self.object_position(vis, hw_shape, text_passes)
         if self.channel_mod is not None:
-            update = update * self.channel_mod(tokens.mean(dim=1))[:, None, :]
-        return to_map(tokens + update), to_map(context), text
+            update = update * self.channel_mod(vis.mean(dim=1))[:, None, :]
+        return vis + update, context, text
 
     def extra_repr(self) -> str:
         return (f'vis_channels={self.vis_channels}, text_channels={self.text_channels}, '
-                f'with_gate={self.context.gate is not None}, with_object={self.with_object}, '
+                f'last_stage={self.last_stage}, with_object={self.with_object}, '
                 f'with_position={self.with_position}, '
                 f'with_channel_mod={self.channel_mod is not None}')

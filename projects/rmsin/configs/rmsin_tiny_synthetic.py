@@ -7,7 +7,7 @@ _base_ = '../../../configs/lavt/lavt_tiny_synthetic.py'
 custom_imports = dict(imports=['projects.rmsin.rmsin'], allow_failed_imports=False)
 iim = dict(type='IIM', num_heads=1, dropout=0.0, with_scale_branch=True)
 model = dict(
-    backbone=dict(fusion=[iim, iim, iim, dict(iim, output_only=True)]),
+    backbone=dict(fusion=[iim, iim, iim, dict(iim, last_stage=True)]),
     neck=dict(type='CIM', in_channels=[24, 48, 96, 192], grid=(2, 2), num_blocks=1,
               num_heads=2, key_channels=8),
     decode_head=dict(

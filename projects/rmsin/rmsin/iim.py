@@ -15,7 +15,7 @@ from .scale_branch import ScaleBranch
 class IIM(BaseModule):
     """Fuses one Swin stage with the words, and passes a gated residual to the next stage.
 
-    With X (B, C, h, w) the output of the stage's Swin blocks, L (B, Nt, C_l) the words and
+    With X (B, N, C) the output of the stage's Swin blocks, L (B, Nt, C_l) the words and
     m (B, Nt) their mask::
 
         F = PWAM's multimodal features of (X, L, m)             (stage output, normed by norm_i)
@@ -23,11 +23,9 @@ class IIM(BaseModule):
         E = X + g_l(F) ⊙ F + g_s(G) ⊙ G                          (input of the next stage)
 
     g_l (PWAM's own gate) and g_s are :class:`LanguageGate` s, both branches read the same X,
-    and the stage output is the ungated F, as in LAVT. As a fusion module of
-    :class:`StageWiseExtractor` it returns ``(E, F, L)`` with L unchanged.
-
-    The last stage has no next stage, so E would be discarded with everything only it feeds:
-    ``output_only=True`` builds the PWAM alone there and returns X as the (unused) E.
+    and the stage output is the ungated F, as in LAVT; L is returned unchanged. The last
+    stage feeds no later stage: ``last_stage=True`` builds the PWAM alone there and returns
+    X as E.
 
     Args:
         vis_channels (int): Channels C of the stage.
@@ -36,8 +34,8 @@ class IIM(BaseModule):
         dropout (float): PWAM dropout. Defaults to 0.
         with_scale_branch (bool): Build the spatial branch G and its gate; without it the
             module is LAVT's PWAM. Defaults to True.
-        output_only (bool): Build only what reaches the stage output (last stage). Defaults
-            to False.
+        last_stage (bool): The stage feeds no later stage: build only what reaches the
+            stage output. Defaults to False.
         init_cfg (dict | list[dict], optional): mmengine init config. Defaults to None.
     """
 
@@ -47,40 +45,41 @@ class IIM(BaseModule):
                  num_heads: int = 1,
                  dropout: float = 0.0,
                  with_scale_branch: bool = True,
-                 output_only: bool = False,
+                 last_stage: bool = False,
                  init_cfg: OptMultiConfig = None):
         super().__init__(init_cfg=init_cfg)
         self.vis_channels = vis_channels
-        self.output_only = output_only
+        self.last_stage = last_stage
         self.pwam = PWAM(vis_channels, text_channels, num_heads=num_heads, dropout=dropout,
-                         with_gate=not output_only)
-        if with_scale_branch and not output_only:
+                         last_stage=last_stage)
+        if with_scale_branch and not last_stage:
             self.scale_branch = ScaleBranch()
             self.scale_gate = LanguageGate(vis_channels)
         else:
             self.scale_branch = self.scale_gate = None
 
-    def forward(self, vis: Tensor, text: Tensor,
+    def forward(self, vis: Tensor, hw_shape: Tuple[int, int], text: Tensor,
                 text_mask: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
         """Fuses one stage.
 
         Args:
-            vis (Tensor): (B, C, h, w) output X of the stage's Swin blocks.
+            vis (Tensor): (B, N, C) output X of the stage's Swin blocks, N = h * w.
+            hw_shape (tuple[int, int]): (h, w).
             text (Tensor): (B, Nt, C_l) word features.
             text_mask (Tensor): (B, Nt), 1 for real tokens, 0 for padding.
 
         Returns:
-            tuple[Tensor]: next-stage input E and stage output F, each (B, C, h, w), and the
+            tuple[Tensor]: next-stage input E and stage output F, each (B, N, C), and the
             text, unchanged.
         """
-        next_vis, fused, text = self.pwam(vis, text, text_mask)
+        next_vis, fused, text = self.pwam(vis, hw_shape, text, text_mask)
         if self.scale_branch is not None:
-            scaled = self.scale_branch(vis).flatten(2).transpose(1, 2)
-            gated = (self.scale_gate(scaled) * scaled).transpose(1, 2)
-            next_vis = next_vis + gated.reshape(vis.shape)
+            vis_map = vis.transpose(1, 2).reshape(vis.shape[0], vis.shape[2], *hw_shape)
+            scaled = self.scale_branch(vis_map).flatten(2).transpose(1, 2)
+            next_vis = next_vis + self.scale_gate(scaled) * scaled
         return next_vis, fused, text
 
     def extra_repr(self) -> str:
         return (f'vis_channels={self.vis_channels}, '
                 f'with_scale_branch={self.scale_branch is not None}, '
-                f'output_only={self.output_only}')
+                f'last_stage={self.last_stage}')

@@ -7,5 +7,5 @@ _base_ = '../../../configs/lavt/lavt_tiny_synthetic.py'
 custom_imports = dict(imports=['projects.sbanet.sbanet'], allow_failed_imports=False)
 bam = dict(type='BAM', num_queries=16, num_heads=4, dfs=dict(type='DFS'))
 model = dict(
-    backbone=dict(fusion=[bam, bam, bam, dict(bam, with_gate=False)]),
+    backbone=dict(fusion=[bam, bam, bam, dict(bam, last_stage=True)]),
     neck=dict(type='TSCA', in_channels=[24, 48, 96, 192], channels=32, text_channels=64))

@@ -3,4 +3,4 @@
 # configs/lavt/lavt_tiny_synthetic.py.
 _base_ = './sbanet_tiny_synthetic.py'
 pwam = dict(type='PWAM', num_heads=1, dropout=0.0)
-model = dict(backbone=dict(fusion=[pwam, pwam, pwam, dict(pwam, with_gate=False)]))
+model = dict(backbone=dict(fusion=[pwam, pwam, pwam, dict(pwam, last_stage=True)]))

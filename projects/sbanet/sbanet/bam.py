@@ -38,8 +38,7 @@ class BAM(BaseModule):
     from the C-wide queries straight to C_l: the spec's extra C→C_l linear before them,
     composed into them, is the same family of maps. g_l is a LanguageGate whose last
     linear starts at zero, so L' = L at step 0; padded tokens never change. As in LAVT, the
-    next stage gets E and the decoder F (after the stage's norm); as a fusion of
-    :class:`StageWiseExtractor` it returns ``(E, F, L')``.
+    next stage gets E and the decoder F (after the stage's norm).
 
     Args:
         vis_channels (int): Channels C of the stage (also the width of the queries).
@@ -53,8 +52,8 @@ class BAM(BaseModule):
         directions (Sequence[str]): ``'l2v'`` (always: it makes F) and optionally ``'v2l'``,
             the text update; ``('l2v', )`` returns L unchanged and builds no text-update
             weights. Defaults to ('l2v', 'v2l').
-        with_gate (bool): Build g_v. The last stage feeds no later one: there
-            ``with_gate=False`` returns X as the (unused) next-stage input. Defaults to True.
+        last_stage (bool): The stage feeds no later stage: g_v is not built and X is
+            returned as E. Defaults to False.
         init_cfg (dict | list[dict], optional): mmengine init config. Defaults to None.
     """
 
@@ -66,7 +65,7 @@ class BAM(BaseModule):
                  ffn_ratio: int = 4,
                  dfs: OptConfigType = dict(type='DFS'),
                  directions: Sequence[str] = DIRECTIONS,
-                 with_gate: bool = True,
+                 last_stage: bool = False,
                  init_cfg: OptMultiConfig = None):
         super().__init__(init_cfg=init_cfg)
         directions = tuple(directions)
@@ -110,7 +109,8 @@ class BAM(BaseModule):
         self.l2v_attn = SDPAttention(channels, num_heads)
         self.vis_proj = nn.Sequential(nn.Linear(channels, channels), nn.GELU())
         self.out_proj = nn.Linear(channels, channels)
-        self.gate = LanguageGate(channels) if with_gate else None
+        self.last_stage = last_stage
+        self.gate = None if last_stage else LanguageGate(channels)
         # vision -> language
         if 'v2l' in directions:
             self.word_norm = nn.LayerNorm(text_channels)
@@ -130,19 +130,24 @@ class BAM(BaseModule):
         super().init_weights()
         self._init_own_params()
 
-    def read_image(self, vis: Tensor, text: Tensor, text_mask: Tensor) -> Tensor:
+    def read_image(self, vis: Tensor, hw_shape: Tuple[int, int], text: Tensor,
+                   text_mask: Tensor) -> Tensor:
         """Q³: the queries after the alignment with the words and the read of the image.
 
         Args:
-            vis (Tensor): (B, C, h, w) output of the stage's Swin blocks.
+            vis (Tensor): (B, N, C) output of the stage's Swin blocks, N = h * w.
+            hw_shape (tuple[int, int]): (h, w).
             text (Tensor): (B, Nt, C_l) word features.
             text_mask (Tensor): (B, Nt), 1 for real tokens, 0 for padding.
 
         Returns:
             Tensor: (B, Nq, C) queries.
         """
-        scene = vis if self.dfs is None else self.dfs(vis, text, text_mask)
-        scene = self.scene_norm(scene.flatten(2).transpose(1, 2))
+        scene = vis
+        if self.dfs is not None:
+            vis_map = vis.transpose(1, 2).reshape(vis.shape[0], vis.shape[2], *hw_shape)
+            scene = self.dfs(vis_map, text, text_mask).flatten(2).transpose(1, 2)
+        scene = self.scene_norm(scene)
         queries = self.queries.expand(vis.shape[0], -1, -1)
         words = self.text_norm(self.text_proj(text))
         queries = queries + self.align_attn(self.align_norm(queries), words,
@@ -150,40 +155,35 @@ class BAM(BaseModule):
         queries = queries + self.read_attn(self.read_norm(queries), scene)
         return queries + self.ffn(self.ffn_norm(queries))
 
-    def forward(self, vis: Tensor, text: Tensor,
+    def forward(self, vis: Tensor, hw_shape: Tuple[int, int], text: Tensor,
                 text_mask: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
         """Fuses one stage both ways.
 
         Args:
-            vis (Tensor): (B, C, h, w) output X of the stage's Swin blocks.
+            vis (Tensor): (B, N, C) output X of the stage's Swin blocks, N = h * w.
+            hw_shape (tuple[int, int]): (h, w).
             text (Tensor): (B, Nt, C_l) word features L.
             text_mask (Tensor): (B, Nt), 1 for real tokens, 0 for padding.
 
         Returns:
-            tuple[Tensor]: next-stage input E and stage output F, each (B, C, h, w), and
+            tuple[Tensor]: next-stage input E and stage output F, each (B, N, C), and
             L' (B, Nt, C_l) (``text`` itself without 'v2l').
         """
-        batch, channels, height, width = vis.shape
+        channels = vis.shape[-1]
         if channels != self.vis_channels or text.shape[-1] != self.text_channels:
             raise ValueError(f'BAM built for {self.vis_channels} visual / '
                              f'{self.text_channels} text channels got {channels} / '
                              f'{text.shape[-1]}')
-        queries = self.read_image(vis, text, text_mask)
-        tokens = vis.flatten(2).transpose(1, 2)
-        fused = self.out_proj(
-            self.vis_proj(tokens) * self.l2v_attn(self.vis_norm(tokens), queries))
-        next_tokens = tokens if self.gate is None else tokens + self.gate(fused) * fused
+        queries = self.read_image(vis, hw_shape, text, text_mask)
+        fused = self.out_proj(self.vis_proj(vis) * self.l2v_attn(self.vis_norm(vis), queries))
+        next_vis = vis if self.gate is None else vis + self.gate(fused) * fused
         if 'v2l' in self.directions:
             update = self.v2l_attn(self.word_norm(text), queries)
             real = text_mask[..., None].to(text.dtype)
             text = text + real * self.text_gate(update) * update
-
-        def to_map(x: Tensor) -> Tensor:
-            return x.transpose(1, 2).reshape(batch, channels, height, width)
-
-        return to_map(next_tokens), to_map(fused), text
+        return next_vis, fused, text
 
     def extra_repr(self) -> str:
         return (f'vis_channels={self.vis_channels}, text_channels={self.text_channels}, '
                 f'num_queries={self.num_queries}, directions={self.directions}, '
-                f'with_gate={self.gate is not None}')
+                f'last_stage={self.last_stage}')

@@ -7,7 +7,10 @@ _base_ = ['../../../../configs/_base_/models/lavt_swinb_bert.py']
 custom_imports = dict(imports=['projects.fianet.fianet'], allow_failed_imports=False)
 fiam = dict(type='FIAM', num_heads=1, dropout=0.0)
 fiam_context_only = dict(
-    fiam, with_gate=False, with_object=False, with_position=False, with_channel_mod=False)
+    fiam, last_stage=True, with_object=False, with_position=False, with_channel_mod=False)
+# BERT's passes over the ground-object and spatial-position parts, read by the FIAMs
+object_pass = dict(name='object_mask', mask='object_mask', to_fusions=True)
+position_pass = dict(name='position_mask', mask='position_mask', to_fusions=True)
 model = dict(
     data_preprocessor=dict(
         max_length=20,
@@ -17,7 +20,7 @@ model = dict(
         # no spatial-position phrase: the position pass attends to the whole expression
         span_mask_fallbacks=dict(position_mask='attention_mask')),
     backbone=dict(
-        extra_text_masks=('object_mask', 'position_mask'),
+        text_passes=[object_pass, position_pass],
         fusion=[fiam, fiam, fiam, fiam_context_only]),
     neck=dict(type='TMEM', in_channels=[128, 256, 512, 1024], text_channels=768, num_blocks=1),
     decode_head=dict(dropout_ratio=0.0, loss_decode=[

@@ -10,7 +10,7 @@ model = dict(
     # the first 20 ids of the encoding, as the code slices them (an overlong expression loses
     # its [SEP])
     data_preprocessor=dict(truncation='slice'),
-    backbone=dict(fusion=[iim, iim, iim, dict(iim, output_only=True)]),
+    backbone=dict(fusion=[iim, iim, iim, dict(iim, last_stage=True)]),
     # the stage-4 grid of 480x480 inputs; the attention's token projection is sized by it
     neck=dict(type='CIM', in_channels=[128, 256, 512, 1024], grid=(15, 15), num_blocks=1),
     decode_head=dict(

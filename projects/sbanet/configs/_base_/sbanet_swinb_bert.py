@@ -14,5 +14,5 @@ bam = dict(
     dfs=dict(type='DFS', pool_scales=(1, 3, 6), reduction=4, text_conditioned=False),
     directions=('l2v', 'v2l'))
 model = dict(
-    backbone=dict(fusion=[bam, bam, bam, dict(bam, with_gate=False)]),
+    backbone=dict(fusion=[bam, bam, bam, dict(bam, last_stage=True)]),
     neck=dict(type='TSCA', in_channels=[128, 256, 512, 1024], channels=256, text_channels=768))
