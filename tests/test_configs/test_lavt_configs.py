@@ -71,7 +71,7 @@ def test_full_model_layout_and_size():
     assert all(isinstance(f, PWAM) for f in fusions)
     assert [f.gate is not None for f in fusions] == [True, True, True, False]
     assert model.backbone.text_mode == 'whole'
-    assert not model.backbone.with_masked_feats and not model.backbone.with_target_feats
+    assert model.backbone.text_passes == ()
     # the reference builds 227.74 M; its last-stage gate (2 x 1024^2) reaches no output
     total = sum(p.numel() for p in model.parameters())
     assert total == 227_739_514 - 2 * 1024 * 1024

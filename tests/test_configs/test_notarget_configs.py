@@ -10,6 +10,7 @@ from mmseg.structures import SegDataSample
 
 from mmrrsis.datasets.synthetic import build_vocab
 from mmrrsis.datasets.transforms import KeyPhraseMasker
+from mmrrsis.models.segmentors import ExistenceEncoderDecoder, ReferringEncoderDecoder
 from mmrrsis.registry import MODELS
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -28,6 +29,8 @@ def test_child_adds_only_the_head_and_the_negatives(name):
     parent, child = load(name).to_dict(), load(f'{name}_notarget').to_dict()
     assert 'existence_head' not in parent['model']
     assert all(parent[loader]['dataset']['type'] != 'NoTargetDataset' for loader in LOADERS)
+    assert child['model'].pop('type') == 'ExistenceEncoderDecoder'
+    assert parent['model'].pop('type') == 'ReferringEncoderDecoder'
     head = child['model'].pop('existence_head')
     assert head['type'] == 'ExistenceHead' and head['threshold'] == 0.5
     for loader in LOADERS:
@@ -50,7 +53,7 @@ def shrink(cfg, vocab):
     sizes['data_preprocessor'] = dict(tokenizer=vocab, size=(64, 64))
     if 'existence_head' in cfg.model:
         sizes['existence_head'] = dict(in_channels=192, channels=32, text_channels=64)
-        if cfg.model.existence_head.get('query_from'):
+        if cfg.model.existence_head.get('query_output'):
             sizes['existence_head']['query_channels'] = tiny.decode_head.channels
     cfg.merge_from_dict(dict(model=sizes))
     return cfg.model
@@ -80,7 +83,7 @@ def test_paper_model_with_the_feature_off_trains_as_without_it(name, tmp_path):
     paper = MODELS.build(paper_cfg)
     torch.manual_seed(0)
     child = MODELS.build(child_cfg)
-    assert not paper.with_existence_head
+    assert type(paper) is ReferringEncoderDecoder and isinstance(child, ExistenceEncoderDecoder)
     shared = {k: v for k, v in child.state_dict().items() if not k.startswith('existence_head.')}
     assert list(shared) == list(paper.state_dict())
     assert all(torch.equal(v, paper.state_dict()[k]) for k, v in shared.items())

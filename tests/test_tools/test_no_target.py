@@ -42,7 +42,8 @@ def test_arms_differ_only_in_negatives_and_head(tmp_path):
         assert cfg.test_dataloader.dataset.negatives_file == 'no_target.json'
         assert ('existence_head' in cfg.model) == (arm == 'existence')
         assert cfg.train_cfg.max_iters == 3 and tuple(cfg.model.data_preprocessor.size) == (48, 48)
-    assert cfgs['existence'].model.existence_head.query_from == 'decode_head.fg_proj'
+    assert cfgs['existence'].model.type == 'ExistenceEncoderDecoder'
+    assert cfgs['existence'].model.existence_head.query_output == 'target_prototype'
 
 
 def test_existence_diagnostics_by_hand():

@@ -96,6 +96,7 @@ def arm_cfg(config: str, notarget: Config, arm: str, data_root: str, work_dir: s
         if loader != 'train_dataloader' or arm != 'plain':
             cfg[loader].dataset = dict(wrapper, dataset=cfg[loader].dataset)
     if arm == 'existence':
+        cfg.model.type = notarget.model.type
         cfg.model.existence_head = notarget.model.existence_head
     return cfg
 

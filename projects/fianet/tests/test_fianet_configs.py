@@ -76,7 +76,8 @@ def test_config_loads_and_builds(path, vocab):
         assert (f.with_object, f.with_position, f.channel_mod is not None) == \
             (with_object, with_position, with_channel_mod)
     extra = ('object_mask', ) * with_object + ('position_mask', ) * with_position
-    assert model.backbone.extra_text_masks == extra
+    assert tuple(p.name for p in model.backbone.text_passes) == extra
+    assert all(p.to_fusions and p.mask == p.name for p in model.backbone.text_passes)
     if name.endswith('no-tmem.py'):
         assert not model.with_neck
     else:

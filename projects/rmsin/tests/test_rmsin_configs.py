@@ -49,7 +49,7 @@ def test_rrsisd_recipe():
         ('PolyLR', 0.9, 0.0, True)
     assert cfg.find_unused_parameters is False
     model = cfg.model
-    assert [f.get('output_only', False) for f in model.backbone.fusion] == [False] * 3 + [True]
+    assert [f.get('last_stage', False) for f in model.backbone.fusion] == [False] * 3 + [True]
     assert (model.neck.type, tuple(model.neck.grid), model.neck.num_blocks) == ('CIM', (15, 15), 1)
     head = model.decode_head
     assert (head.type, head.rotated, head.kernel_number, head.max_angle, head.routing_dropout) == \
@@ -92,7 +92,7 @@ def test_ablations_change_one_thing():
 def test_paper_sized_parts_count_the_spec_parameters():
     """Without Swin-B (86.88 M) and BERT-base (108.89 M): IIM, CIM, decoder of 235.84 M."""
     widths = [128, 256, 512, 1024]
-    iims = [IIM(c, 768, output_only=(i == 3)) for i, c in enumerate(widths)]
+    iims = [IIM(c, 768, last_stage=(i == 3)) for i, c in enumerate(widths)]
     count = [sum(p.numel() for p in m.parameters()) for m in (
         torch.nn.ModuleList(iims), CIM(widths, grid=(15, 15)), ARCHead(widths, num_classes=2))]
     assert count == [9_907_570, 9_492_246, 20_670_981]

@@ -69,7 +69,7 @@ def test_config_loads(path):
     assert cfg.model.backbone.text_mode == 'whole'
     assert cfg.model.decode_head.type == 'LAVTHead'
     assert cfg.model.decode_head.loss_decode.class_weight == [0.9, 1.1]
-    assert [f.get('with_gate', True) for f in cfg.model.backbone.fusion] == \
+    assert [not f.get('last_stage', False) for f in cfg.model.backbone.fusion] == \
         [True, True, True, False]
 
 

@@ -153,18 +153,53 @@ def test_missing_other_path_is_named_without_a_generator_hint(tmp_path, monkeypa
 
 
 def test_hub_names_and_existing_paths_reach_transformers(tmp_path, monkeypatch):
-    from transformers import BertTokenizerFast
+    from types import SimpleNamespace
+
+    from transformers import AutoTokenizer, BertTokenizerFast
     loaded = []
-    monkeypatch.setattr(BertTokenizerFast, 'from_pretrained',
-                        classmethod(lambda cls, name, **kwargs: loaded.append(name)))
+
+    def record(kind):
+        def from_pretrained(cls, name, **kwargs):
+            loaded.append((kind, name))
+            return SimpleNamespace(is_fast=True)
+        return classmethod(from_pretrained)
+
+    monkeypatch.setattr(BertTokenizerFast, 'from_pretrained', record('wordpiece'))
+    monkeypatch.setattr(AutoTokenizer, 'from_pretrained', record('auto'))
     build_tokenizer('bert-base-uncased')
-    build_tokenizer('google-bert/bert-base-uncased')
+    build_tokenizer('google/siglip2-so400m-patch16-512')
     vocab = build_vocab(EXPRESSIONS, str(tmp_path / 'bert_vocab'), vocab_size=200)
     build_tokenizer(vocab)
     monkeypatch.setenv('HOME', str(tmp_path))
     build_tokenizer('~/bert_vocab')
-    assert loaded == ['bert-base-uncased', 'google-bert/bert-base-uncased',
-                      str(tmp_path / 'bert_vocab'), str(tmp_path / 'bert_vocab')]
+    folder = str(tmp_path / 'bert_vocab')
+    assert loaded == [('auto', 'bert-base-uncased'),
+                      ('auto', 'google/siglip2-so400m-patch16-512'),
+                      ('wordpiece', folder), ('wordpiece', folder)]
+
+
+def test_any_fast_tokenizer_with_its_own_padding(tmp_path):
+    """A non-BERT tokenizer folder (word-level, no [CLS]/[SEP], '<pad>' = 0), padded to the
+    batch's longest expression: ids, masks and the masked text follow its own tokens."""
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+    words = ['<pad>', '<unk>', 'the', 'red', 'car', 'on', 'left', 'blue', 'bus']
+    core = Tokenizer(models.WordLevel({w: i for i, w in enumerate(words)}, unk_token='<unk>'))
+    core.pre_tokenizer = pre_tokenizers.Whitespace()
+    PreTrainedTokenizerFast(tokenizer_object=core, pad_token='<pad>',
+                            unk_token='<unk>').save_pretrained(str(tmp_path / 'tok'))
+    preprocessor = ReferringDataPreProcessor(
+        tokenizer=dict(name_or_path=str(tmp_path / 'tok')), max_length=8, padding='longest')
+    data = preprocessor(_batch(['the red car on the left', 'the blue bus']))
+    first, second = (s.text for s in data['data_samples'])
+    assert first.input_ids.tolist() == [2, 3, 4, 5, 2, 6]
+    assert second.input_ids.tolist() == [2, 7, 8, 0, 0, 0]
+    assert second.attention_mask.tolist() == [1, 1, 1, 0, 0, 0]
+    # the lexicon's key phrases ('the red car', 'the blue bus') take the padding id
+    assert first.masked_ids.tolist() == [0, 0, 0, 5, 2, 6]
+    assert second.masked_token_mask.tolist() == [True, True, True, False, False, False]
+    with pytest.raises(ValueError, match='padding must be one of'):
+        ReferringDataPreProcessor(tokenizer=str(tmp_path / 'tok'), padding='do_not_pad')
 
 
 # span masks (FIANet's object / position masks), the 'slice' truncation

@@ -62,7 +62,7 @@ def test_keys_know_where_they_are():
 
 
 def test_logits_from_a_query():
-    head = ExistenceHead(in_channels=12, channels=16, query_from='decode_head.fg_proj',
+    head = ExistenceHead(in_channels=12, channels=16, query_output='target_prototype',
                          query_channels=7)
     visual, text = _inputs()
     query = torch.randn(2, 7)
@@ -71,7 +71,7 @@ def test_logits_from_a_query():
     text['feats'] = torch.randn_like(text['feats'])  # the text is not read
     assert torch.equal(head(visual, text, query), logits)
     assert not torch.allclose(head(visual, text, query * 2), logits)
-    with pytest.raises(ValueError, match="query_from='decode_head.fg_proj'.*no query"):
+    with pytest.raises(ValueError, match="query_output='target_prototype'.*no"):
         head(visual, text)
 
 
@@ -153,7 +153,7 @@ def test_bce_against_has_target():
 
 
 def test_gradients_reach_the_features_and_the_query():
-    head = ExistenceHead(in_channels=12, channels=16, query_from='x.y', query_channels=7)
+    head = ExistenceHead(in_channels=12, channels=16, query_output='x', query_channels=7)
     visual, text = _inputs()
     visual[1].requires_grad_(True)
     query = torch.randn(2, 7, requires_grad=True)
@@ -163,7 +163,7 @@ def test_gradients_reach_the_features_and_the_query():
 
 
 def test_detach_inputs_trains_the_head_alone():
-    head = ExistenceHead(in_channels=12, channels=16, query_from='x.y', query_channels=7,
+    head = ExistenceHead(in_channels=12, channels=16, query_output='x', query_channels=7,
                          mask_evidence=True, detach_inputs=True)
     visual, text = _inputs()
     visual[1].requires_grad_(True)
@@ -180,7 +180,7 @@ def test_detach_inputs_trains_the_head_alone():
 
 @pytest.mark.parametrize('kwargs, error, match', [
     (dict(in_channels=[12, 24]), TypeError, 'in_channels and in_index must be ints'),
-    (dict(in_channels=12, query_from='decode_head.fg_proj'), ValueError, 'together'),
+    (dict(in_channels=12, query_output='target_prototype'), ValueError, 'together'),
     (dict(in_channels=12, query_channels=8), ValueError, 'together'),
     (dict(in_channels=12, threshold=1.5), ValueError, r'threshold must lie in \[0, 1\]'),
     (dict(in_channels=12, present_weight=0), ValueError, 'present_weight must be > 0'),

@@ -1,17 +1,19 @@
-"""ReferringEncoderDecoder's existence head switch: off changes nothing; on, it trains (BCE next
-to the mask losses, gradients into the prototype) and its threshold empties masks."""
+"""ExistenceEncoderDecoder: without the head the model is ReferringEncoderDecoder; with it, it
+trains (BCE next to the mask losses, gradients into the prototype) and its threshold empties
+masks."""
 import copy
 import os.path as osp
 
 import pytest
 import torch
-from mmengine.config import Config
+from mmengine.config import Config, ConfigDict
 from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
 
 from mmrrsis.datasets.synthetic import build_vocab
 from mmrrsis.datasets.transforms import KeyPhraseMasker
-from mmrrsis.models.segmentors.referring_encoder_decoder import gather_text
+from mmrrsis.models.segmentors import ExistenceEncoderDecoder, ReferringEncoderDecoder
+from mmrrsis.models.utils import gather_text
 from mmrrsis.registry import MODELS
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
@@ -68,7 +70,8 @@ def batch(model, has_target=(True, True, False, False), training=True):
 def test_off_is_the_model_without_the_feature(cfgs, method):
     plain_cfg, notarget_cfg = cfgs[method]
     plain, with_head = build(plain_cfg), build(notarget_cfg)
-    assert not plain.with_existence_head and with_head.with_existence_head
+    assert type(plain) is ReferringEncoderDecoder
+    assert isinstance(with_head, ExistenceEncoderDecoder)
     assert not any('existence' in k for k in plain.state_dict())
     # the head is built last: every other weight is initialised as without it
     extra = {k: v for k, v in with_head.state_dict().items() if not k.startswith('existence')}
@@ -168,28 +171,35 @@ def test_threshold_empties_the_mask(cfgs, method):
 
 
 def test_slide_windows_keep_the_highest_score(cfgs):
+    """Slide inference averages the logits as mmseg does and keeps each sample's highest
+    existence logit over the windows."""
     model = build(cfgs['btdnet'][1]).eval()
+    model.test_cfg = ConfigDict(mode='slide', crop_size=(32, 64), stride=(32, 64))
     data = batch(model, training=False)
-    metas = [dict(s.metainfo, text=s.text) for s in data['data_samples']]
+
+    def metas():
+        return [dict(s.metainfo, text=s.text) for s in data['data_samples']]
+
+    inputs = data['inputs']
     with torch.no_grad():
-        model.encode_decode(data['inputs'], metas)
-        first = torch.stack([m['existence_logit'] for m in metas])
-        model.encode_decode(data['inputs'].flip(-1), metas)
-        second = torch.stack([m['existence_logit'] for m in metas])
-        again = [dict(s.metainfo, text=s.text) for s in data['data_samples']]
-        model.encode_decode(data['inputs'].flip(-1), again)
-        flipped = torch.stack([m['existence_logit'] for m in again])
-    assert torch.equal(second, torch.maximum(first, flipped))
+        merged = model.inference_outputs(inputs, metas())
+        top = model.encode_decode_outputs(inputs[:, :, :32], metas())['existence_logits']
+        bottom = model.encode_decode_outputs(inputs[:, :, 32:], metas())['existence_logits']
+        stock = super(ReferringEncoderDecoder, model).slide_inference(inputs, metas())
+    assert torch.equal(merged['existence_logits'], torch.maximum(top, bottom))
+    assert torch.equal(merged['seg_logits'], stock)
 
 
-def test_query_from_is_checked(cfgs):
-    with pytest.raises(ValueError, match="query_from='decode_head.no_such'.*no submodule"):
-        build(cfgs['btdnet'][1], query_from='decode_head.no_such')
-    # a module that does not run inside the decode head's forward gives no query
-    model = build(cfgs['btdnet'][1], query_from='backbone.vision.patch_embed',
-                  query_channels=24)
-    with pytest.raises(RuntimeError, match='ran 0 times'):
-        model.loss(**batch(model))
+def test_query_output_is_checked(cfgs):
+    with pytest.raises(ValueError, match="query_output='no_such' is no output of TBTDHead"):
+        build(cfgs['btdnet'][1], query_output='no_such')
+    with pytest.raises(ValueError, match='is no output of LAVTHead'):
+        build(cfgs['lavt'][1], query_output='target_prototype', query_channels=8)
+    # the existence head makes the model an ExistenceEncoderDecoder, by name
+    cfg = copy.deepcopy(cfgs['lavt'][1])
+    cfg.type = 'ReferringEncoderDecoder'
+    with pytest.raises(TypeError, match="type='ExistenceEncoderDecoder'"):
+        MODELS.build(cfg)
 
 
 def _decode_losses(model, data, keep):
