@@ -198,7 +198,7 @@ def infer_large_scene(model: nn.Module,
     weights of :func:`blend_window`; a pixel is target where the average is > 0. For a pixel
     inside a single tile this is exactly that tile's prediction.
 
-    A model with an existence head (``ReferringEncoderDecoder(existence_head=...)``) also
+    A model with an existence head (``ExistenceEncoderDecoder``) also
     says per tile whether the expression's object is in it at all. A tile whose existence
     score is below the head's threshold is predicted empty and skipped: it adds nothing to
     the blend, so it contributes no target pixel to the mask and no polygon to the GeoJSON,
