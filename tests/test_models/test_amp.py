@@ -85,7 +85,10 @@ def test_bsc_softmax_survives_bf16_extremes():
     mask[0, 2:] = 0
     vis.requires_grad_(True)
     with torch.autocast('cpu', dtype=torch.bfloat16):
-        vis_out, text_out = bsc(vis, text, mask)
+        # the fusion interface: (B, h*w, C) row-major tokens on a (6, 7) grid
+        next_vis, vis_out, text_out = bsc(vis.flatten(2).transpose(1, 2), (6, 7), text, mask)
+    assert vis_out.shape == next_vis.shape == (2, 6 * 7, 16)
+    assert torch.isfinite(next_vis).all()
     assert torch.isfinite(vis_out).all() and torch.isfinite(text_out).all()
     (vis_out.float().square().mean() + text_out.float().square().mean()).backward()
     assert torch.isfinite(vis.grad).all()
