@@ -56,58 +56,20 @@ def _category_pattern(name: str) -> str:
 class KeyPhraseMasker(BaseTransform):
     """Marks the phrase of the expression that names the referred object.
 
-    Sets ``results['key_phrase_spans']``: (start, end) character spans in
-    ``results['expression']`` as it is when this transform runs (so put it after transforms
-    that rewrite the expression, such as ``ReferringRandomFlip``). ``ReferringDataPreProcessor``
-    replaces the word pieces overlapping these spans with [PAD] to build ``masked_ids``, the
-    "category-agnostic" text of BTDNet's background prior (T-BTD) and reconstruction (D-MOLS).
+    BTDNet Sec. III-C masks the key object phrase to get category-agnostic text for the
+    background prior (T-BTD) and D-MOLS. This transform sets ``results['key_phrase_spans']``,
+    (start, end) character spans in ``results['expression']`` as it is when it runs (so place
+    it after transforms that rewrite the expression); ``ReferringDataPreProcessor`` replaces
+    the word pieces overlapping them with [PAD] to build ``masked_ids``.
 
-    What is masked (``span``):
-
-    * ``'phrase'`` (default): the key noun phrase, i.e. determiner, numbers, modifiers and
-      noun of the referent: "a gray vehicle parked next to the white building" ->
-      "a gray vehicle". The paper masks the key object so that BERT(masked_ids) is
-      category-agnostic; the target's own attributes ("gray") describe the target, not the
-      background, so keeping them ("a gray ___ parked ...") would leak the target into the
-      background prior and into D-MOLS's query. What is left is the relational context
-      ("parked next to the white building"). Modifiers *after* the noun ("the car colored
-      red", "the ship which is the largest") are outside the noun phrase and stay.
-    * ``'noun'``: only the object's name (the category mention, else the noun run):
-      "a gray ___ parked next to the white building"; what earlier versions masked.
-
-    Backends:
-
-    * ``'nltk'`` (default, the paper's tool): Treebank tokenization, ``nltk.pos_tag`` and a
-      chunk grammar (``PHRASE_GRAMMAR`` for ``span='phrase'``, ``NP_GRAMMAR``
-      ``NP: {<DT>?<JJ.*|VBN|VBG>*<NN.*>+}`` for ``'noun'``). The referent is the first noun
-      phrase that mentions a lexicon category (a category mention the tagger missed, e.g.
-      "bikeway" tagged RB, counts as its own phrase); with no category mentioned, the first
-      noun phrase. ``'phrase'`` masks that chunk, widened to whole category mentions the
-      tagger split ("road marking", "marking" tagged VBG) and then grown leftwards by the
-      lexicon backend's word rule below, which takes back modifiers the tagger left out
-      ("yellow" in "yellow low vegetation" is tagged RB): "the white storage tank left of
-      the harbor" -> "the white storage tank"; "two cars parked on the road" -> "two cars";
-      "bottom right airplane" (tagged NN RB NN) -> "bottom right airplane". ``'noun'`` masks the
-      category mentions in it, else its noun run ("storage tank"). ``categories=()`` gives
-      pure NLTK: the first noun phrase (or its noun run).
-    * ``'lexicon'`` (offline, no tagger data): the earliest category mention, taking the
-      longest name at that position ("road marking", not "road"), plurals included. Without
-      tags, ``'phrase'`` follows a word rule: the mention grows leftwards word by word,
-      stopping before punctuation or a linking word (``PHRASE_STOP_WORDS``: prepositions,
-      conjunctions, copulas, relative words), after a determiner or possessive
-      (``PHRASE_OPENERS``), or at the start of the expression; a category name right after
-      the mention joins it ("the truck trailer"). So "the white storage tank left of the
-      harbor" -> "the white storage tank" and "on the right, two red cars" -> "two red
-      cars"; the synthetic expressions ("the red vehicle at the top left", "larger car",
-      "the car colored red") all read determiner? + modifier? + category + context.
-
-    Both miss a referent named through a pronoun: in "the bigger one of two storage tanks"
-    the phrase found is "two storage tanks" and "the bigger one" stays.
-
-    When nothing is found (no noun phrase, no category) the spans are ``[]`` and
-    ``masked_ids`` equals ``input_ids`` for that sample: counted in :attr:`num_unmasked` (out
-    of :attr:`num_seen`, per worker process) and logged once, never silently. (A phrase cut
-    off by the tokenizer's ``max_length`` is counted by the preprocessor.)
+    ``span='phrase'`` masks the referent's noun phrase ("a gray vehicle parked next to the
+    white building" -> "a gray vehicle"), ``'noun'`` only its name ("vehicle"). The ``'nltk'``
+    backend chunks POS tags (``PHRASE_GRAMMAR``, ``NP_GRAMMAR``) and prefers a phrase that
+    names a lexicon category; ``'lexicon'`` needs no tagger data and grows the earliest
+    category mention leftwards up to a determiner or a linking word (``PHRASE_OPENERS``,
+    ``PHRASE_STOP_WORDS``). When nothing is found the spans are ``[]``, counted in
+    :attr:`num_unmasked` (of :attr:`num_seen`) and logged once. The rules and their examples
+    are in configs/btdnet/README.md.
 
     Args:
         backend (str): 'nltk' or 'lexicon'. Defaults to 'nltk'.

@@ -14,22 +14,15 @@ from ..utils.text_feats import TextFeats, text_item
 class DMOLSHead(BaseModule):
     """Joint Reconstruction of the masked expression; a training-only auxiliary head.
 
-    Paper section III-E (Eqs. 12-14), spec ``btdnet.md`` section 4. A 2-step pre-norm
-    transformer decoder (:class:`CrossAttentionLayer`: cross-attention + FFN each):
+    Implements BTDNet Sec. III-E (Eqs. 12-14) with a 2-step pre-norm transformer decoder
+    (:class:`CrossAttentionLayer`): F_m attends to L'_4 (padding masked), then to V'_4 with
+    2-D sine positions on the keys; R = Linear(LayerNorm(q)) (B, Nt, C_l). Against
+    E = BERT(input_ids) (``target_feats``, stop-gradient), per sample::
 
-    1. q = Linear(F_m), kv = Linear(L'_4) with padded tokens masked (text enrichment);
-    2. q = step 1's output, kv = Linear(V'_4) flattened, with 2-D sine positions on the keys.
+        L_rec = (1 / N) Σ_i ||r_i - sg(t_i)||²,   loss_rec = μ · mean over samples
 
-    R = Linear(LayerNorm(q)) is compared with E = BERT(input_ids) (``target_feats``, detached:
-    stop-gradient). Eq. 13 per sample: L_rec = (1/N) Σ_i ||r_i - sg(t_i)||², the squared L2
-    distance summed over the C_l channels and averaged over the sample's N selected tokens
-    (``channel_reduction='sum'``, the paper). In a batch, L_rec is the mean of these
-    per-sample values over the samples with at least one selected token: every expression
-    weighs the same whatever its length, as every image does in L_mask (a per-pixel mean over
-    equally sized images). ``loss_rec`` = μ·L_rec. ``channel_reduction='mean'`` divides the
-    distance by C_l (768 for BERT-base), i.e. scales μ by 1/C_l; it is not the paper's loss.
-
-    mmseg only calls auxiliary heads in ``loss``; this head costs nothing at test time.
+    over the sample's N selected tokens. mmseg calls auxiliary heads only in ``loss``, so
+    the head costs nothing at test time.
 
     Args:
         in_channels (int): Channels of the visual level used as memory (V'_4).
@@ -44,7 +37,7 @@ class DMOLSHead(BaseModule):
             ``text_feats['masked_token_mask']``). Defaults to 'all'.
         channel_reduction (str): How the squared error of a token is reduced over its C_l
             channels: ``'sum'``, the squared L2 distance of Eq. 13, or ``'mean'`` (that
-            divided by C_l). Defaults to 'sum'.
+            divided by C_l, i.e. μ scaled by 1/C_l; not the paper's loss). Defaults to 'sum'.
         loss_weight (float): μ. Defaults to 0.1.
         init_cfg (dict | list[dict], optional): Initialization config. Defaults to None.
     """

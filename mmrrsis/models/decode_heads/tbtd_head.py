@@ -91,43 +91,20 @@ class MCILayer(nn.Module):
 class TBTDHead(BaseReferringDecodeHead):
     """Target-Background TwinStream decoder: MCI plus the learnable Fg-Bg predictor.
 
-    Paper section III-D (Eqs. 5-11), spec ``btdnet.md`` section 3.
+    Implements BTDNet Sec. III-D (Eqs. 5-11). MCI (``context='mci'``) projects V'_2..V'_4
+    to D, concatenates them into X (B, ΣHW, D) with sine and level embeddings, sets
+    T = Linear(L'_4) (B, Nt, D) and runs ``num_mci`` layers of :class:`MCILayer`;
+    ``'plain'`` (the Fig. 10 ablation) sums the projected levels at stride 8 instead. Then::
 
-    * MCI (III-D1, ``context='mci'``): levels 2.. of ``inputs`` (V'_2..V'_4, strides
-      8/16/32) are projected to D by 1x1 convs, flattened and concatenated into X with 2-D
-      sine positions plus a learned embedding per level; T = Linear(L'_4). ``num_mci``
-      pre-norm :class:`MCILayer` iterations follow, then a final LayerNorm on X and T
-      (pre-norm stacks need one). The multi-scale attention among X's levels is exact SDPA
-      self-attention by default (``ms_attn='sdpa'``, O((ΣHW)^2): ~30 GFLOPs per layer forward
-      at 512x512, D=256) or deformable attention (``ms_attn='deformable'``, linear in ΣHW).
-    * Plain multi-scale fusion (``context='plain'``, the "MCI replaced" arm of Fig. 10): the
-      same 1x1 projections of V'_2..V'_4, each bilinearly upsampled to the stride-8 size and
-      summed (an FPN top-down sum without output convs), give X (one level); T = Linear(L'_4)
-      with no vision-language interaction. No MCI layer, level embedding or final norm is
-      built; ``num_mci``, ``ms_attn`` and ``num_points`` are unused.
-    * Pixel features P (III-D2): X's first (stride-8) level, bilinearly upsampled to V'_1's
-      size, plus a 1x1-conv projection of V'_1, (B, D, H/4, W/4); optionally smoothed by a
-      3x3 ConvModule (``smooth_pixel_feats``).
-    * Fg-Bg predictor (III-D2, Eqs. 8-9), the paper's head: Q_bg = [``num_bg_prompts``
-      learnable prompts; adaptive average pools of Linear(F_m) along tokens at
-      ``bg_pool_sizes``]. Each sample is pooled over its own real tokens only (see
-      :meth:`background_queries`), so padding neither dilutes nor empties the prior.
-      p_fg = Linear(T[:, 0]) ([CLS] after MCI), p_bg = Linear(mean(Q_bg)),
-      M_fg = <p_fg, P>/sqrt(D), M_bg = <p_bg, P>/sqrt(D). As p_bg only sees mean(Q_bg), the
-      prompts just shift mean(Q_bg) by a learned, sample-independent vector; n_bg changes
-      how that vector is parameterised and scales the pooled prior by
-      1/(n_bg + Σ bg_pool_sizes), which the linear p_bg can absorb. This is the paper's
-      design: its n_bg rows (Table VI) differ through initialisation and optimisation
-      only. ``refine_bg`` (not in the paper; off in the paper configs, on in
-      ``btdnet_ablations/btdnet_swinb_refsegrs_bg-refine.py``) adds one cross-attention +
-      FFN step of Q_bg over X before the mean, which lets each query gather image content.
-    * Output: (B, 2, H/4, W/4) logits ``[M_bg, M_fg]``, so mmseg's argmax post-processing
-      marks a pixel as target exactly where M_fg > M_bg (the paper's inference rule).
-    * Loss (Eqs. 10-11): ``loss_fg`` = BCE(M_fg, y), ``loss_bg`` = λ·BCE(M_bg, 1 - y), λ =
-      ``bg_loss_weight``, on logits bilinearly resized to the label size, averaged over the
-      pixels whose label is not ``ignore_index``; labels are 0/1 with 1 = target. With λ = 0
-      (Table VII "no L_bg") the background stream is not built, no ``loss_bg`` is returned
-      and the bg channel is 0, so a pixel is target where sigmoid(M_fg) > 0.5.
+        P    = up(X_stride8) + Conv1x1(V'_1)                        (B, D, H/4, W/4)
+        Q_bg = [n_bg prompts; AdaptivePool_s(Linear(F_m)), s in bg_pool_sizes]
+        p_fg = Linear(T[:, 0]),  p_bg = Linear(mean(Q_bg))
+        M_fg = <p_fg, P> / sqrt(D),  M_bg = <p_bg, P> / sqrt(D)
+        L = BCE(M_fg, y) + λ BCE(M_bg, 1 - y)
+
+    The output is (B, 2, H/4, W/4) logits ``[M_bg, M_fg]``, so mmseg's argmax marks a pixel
+    as target where M_fg > M_bg. With λ = 0 the background stream is not built and the bg
+    channel is 0. Choices the paper leaves open are listed in configs/btdnet/README.md.
 
     Args:
         in_channels (Sequence[int]): Channels of V'_1..V'_4 (at least two levels: the first
@@ -152,8 +129,8 @@ class TBTDHead(BaseReferringDecodeHead):
             the prompts only (Table VI). Defaults to True.
         refine_bg (bool): Refine Q_bg by cross-attention to X (not in the paper).
             Defaults to False.
-        smooth_pixel_feats (bool): Apply a 3x3 ConvModule to P (not in the paper; about
-            19 GFLOPs per 512x512 image at D=256). Defaults to False.
+        smooth_pixel_feats (bool): Apply a 3x3 ConvModule to P (not in the paper).
+            Defaults to False.
         bg_loss_weight (float): λ, weight of the background BCE. Defaults to 0.6.
         init_cfg (dict | list[dict], optional): Initialization config. Defaults to None
             (PyTorch/ConvModule defaults).

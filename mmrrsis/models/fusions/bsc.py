@@ -49,13 +49,12 @@ class TokenInstanceNorm(nn.Module):
         return (x * self.weight.to(stats_dtype) + self.bias.to(stats_dtype)).to(dtype)
 
 
-class PixelInstanceNorm(nn.InstanceNorm2d):
-    """``nn.InstanceNorm2d(C, affine=True)`` that also takes a 1 x 1 map.
+class GateInstanceNorm2d(nn.InstanceNorm2d):
+    """``nn.InstanceNorm2d(C, affine=True)`` for BSC's vision gate: zero affine, 1 x 1 maps.
 
-    ``F.instance_norm`` refuses a single spatial element (BSC meets one at stage 4 of a
-    32 x 32 input). There ``x - mean`` is exactly 0, so the output is the bias; it is computed
-    from ``x`` so that the graph, and every parameter's (zero) gradient, stays as at larger
-    maps. The affine weight and bias start at zero (the BSC gates start closed).
+    The affine weight and bias start at zero, so the gate starts closed. A 1 x 1 map (stage 4
+    of a 32 x 32 input), which ``F.instance_norm`` refuses, gives the bias, computed from
+    ``x - mean(x)`` so every parameter keeps a (zero) gradient.
 
     Args:
         num_features (int): Channels C.
@@ -79,10 +78,10 @@ class PixelInstanceNorm(nn.InstanceNorm2d):
 class BSC(BaseModule):
     """Bidirectional Spatial Correlation between one vision and one text stage.
 
-    Implements BTDNet Sec. III-C2: for each window size r, every pixel's r x r neighbourhood
-    and every token's r-token window are mapped to D dims (φ_r(V), ψ_r(L), Eq. 2). Eq. 3
-    weights the windows twice, with one learnable weighting per direction, giving the
-    vision-oriented affinity A_v and the text-oriented A_l (both (B, hw, Nt) here)::
+    Implements BTDNet Sec. III-C2 (Eqs. 2-4): for each window size r, φ_r maps every pixel's
+    r x r neighbourhood and ψ_r every token's r-token window to D dims (an r x r and an
+    r-token convolution, shared by both directions); each direction weights the windows with
+    its own softmax::
 
         A_v = Σ_r w^v_r φ_r(V) ψ_r(L)^T / sqrt(D),   w^v = softmax(window_logits_l2v)
         A_l = Σ_r w^l_r φ_r(V) ψ_r(L)^T / sqrt(D),   w^l = softmax(window_logits_v2l)
@@ -91,36 +90,9 @@ class BSC(BaseModule):
         V' = V + g_v([V; V_hat]) ⊙ V_hat,   g_v = 1x1 conv -> InstanceNorm2d -> tanh
         L' = L + g_l([L; L_hat]) ⊙ L_hat,   g_l = Linear -> InstanceNorm1d -> tanh
 
-    The window maps φ_r, ψ_r are shared by the two directions; only the weightings differ,
-    and only those of the built directions exist.
-
-    Unfold equivalence: the paper's "unfold then linear map" of an r x r window is exactly a
-    dense r x r convolution C -> D (padding r // 2), and of an r-token window a 1-D
-    convolution C_l -> D; those convolutions hold the parameters. The pixel side is never
-    materialised, neither unfolded (r² x C per pixel) nor as φ_r(V) (D per pixel):
-    φ_r(V)·ψ_r(L)_t is linear in V, so each token's ψ is folded into the weights first
-    (K_{r,t} = W_r^T ψ_r(L)_t, a C x r x r kernel) and the per-window affinity
-    A_r = φ_r(V) ψ_r(L)^T is the per-sample convolution of V with the Nt kernels,
-    mathematically equal: hw·C·Nt·Σr² multiply-adds instead of hw·C·D·Σr² (1/13 for Nt=20,
-    D=256). The two directions then only mix the R pieces A_r, (B, hw, Nt) each, with their
-    own weights, cheaper than folding each direction's weights into its own r_max x r_max
-    kernel (2·r_max² = 50 kernel taps for r=1,3,5 instead of Σr² = 35). Each convolution runs
-    as r matmuls (one per kernel row) whose outputs are shifted and summed, so neither
-    forward nor backward builds im2col columns; at stage 1 (B=2, 128², C=128) windows
-    (1, 3, 5) then cost about the same peak memory as window (1,) alone
-    (``tools/analysis/benchmark_bsc.py``). Likewise
-    ``softmax(A_l^T)·proj_v(V) = proj_v(softmax(A_l^T)·V)`` (rows sum to 1), so proj_v runs
-    on Nt vectors, not hw. Any map size h, w >= 1 works: a kernel tap whose offset reaches
-    past the map only ever meets the zero padding and is skipped.
-
-    Choices the paper leaves open: padded tokens are zeroed before the token windows (they do
-    not leak into neighbours), excluded from the token softmax, and get no update
-    (L' = L there); the text gate's instance norm uses real tokens only
-    (:class:`TokenInstanceNorm`). The gates end in tanh, not sigmoid, and their norms' affine
-    weight and bias start at zero, so at step 0 the gate is exactly 0 and V' = V, L' = L: a
-    pretrained backbone is undisturbed. The window weights start uniform. The softmaxes run
-    in float32 (AMP safety). A state dict of the former single shared ``window_logits``
-    loads into both directions' weights.
+    Padded tokens are zeroed before the windows, masked out of the token softmax and left
+    unchanged. The gates' norms start at zero, so V' = V and L' = L at step 0. How the
+    affinities are computed without unfolding V is in configs/btdnet/README.md.
 
     Args:
         vis_channels (int): Visual channels C of the stage.
@@ -172,7 +144,7 @@ class BSC(BaseModule):
             self.window_logits_l2v = nn.Parameter(torch.zeros(len(window_sizes)))
             self.proj_l = nn.Linear(text_channels, vis_channels)
             self.gate_v = nn.Sequential(
-                nn.Conv2d(2 * vis_channels, vis_channels, 1), PixelInstanceNorm(vis_channels),
+                nn.Conv2d(2 * vis_channels, vis_channels, 1), GateInstanceNorm2d(vis_channels),
                 nn.Tanh())
         if 'v2l' in directions:
             self.window_logits_v2l = nn.Parameter(torch.zeros(len(window_sizes)))
