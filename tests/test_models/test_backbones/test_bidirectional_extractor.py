@@ -115,8 +115,12 @@ def test_target_feats_no_grad_train_only():
     torch.testing.assert_close(target, model.text(text['input_ids'], text['attention_mask']))
     _, text_feats = model(inputs, text)
     assert 'target_feats' not in text_feats
-    _, text_feats = build(with_target_feats=False).train()(inputs, text)
+    # the default passes are BTDNet's masked text and target; without the target pass, none
+    assert [p.name for p in model.text_passes] == ['masked', 'target']
+    model = build(text_passes=(dict(name='masked', ids='masked_ids'), )).train()
+    _, text_feats = model(inputs, text)
     assert 'target_feats' not in text_feats
+    assert {'masked_feats', 'masked_token_mask'} <= set(text_feats)
 
 
 def test_masked_ids_default_to_input_ids():
