@@ -17,45 +17,20 @@ from ..utils.text_feats import TextFeats
 class ExistenceHead(BaseModule):
     """Predicts p(target present) for a referring model; an auxiliary head any model can use.
 
-    Not from a paper of the RRSIS lineage, whose datasets always contain the target: it lets
-    a model answer "nothing" to an expression whose object the image lacks, as generalized
-    referring segmentation (gRefCOCO) asks. :class:`ExistenceEncoderDecoder` builds it from
-    its ``existence_head`` config, adds ``loss_exist`` to the mask losses in training, and at
-    inference empties the mask of every sample with p < ``threshold``.
+    Not from the RRSIS papers: it lets a model answer "nothing" to an expression whose object
+    the image lacks (gRefCOCO's generalized task). :class:`ExistenceEncoderDecoder` adds its
+    ``loss_exist`` in training and empties the mask where p < ``threshold`` at inference.
+    From a query q (B, D) (the pooled text, or the decode head's extra output
+    ``query_output``) and the level V = ``inputs[in_index]`` (B, C, h, w)::
 
-    From a query q (B, D) and the visual level V = ``inputs[in_index]`` (B, C, h, w):
+        K = LayerNorm(Linear(V) + Linear(xy))            (B, hw, D), xy in [-1, 1]
+        s = K q / sqrt(D),  pooled = softmax(s)^T K      (B, hw), (B, D)
+        logit = MLP([q; pooled; q ⊙ pooled; max(s); mask evidence; token matches])   (B,)
+        loss_exist = loss_weight · BCE(logit, has_target), targets weighted present_weight
 
-    * q = LayerNorm(Linear(x)), where x is, with ``query_output=None`` (LAVT-family models),
-      the mean of the real tokens of ``text_feats['feats']`` (B, Nt, C_l); with
-      ``query_output`` the name of an extra output (B, C_q) of the decode head in the same
-      forward pass, e.g. ``'target_prototype'``, BTDNet's p_fg;
-    * K = LayerNorm(Linear(V) + Linear(xy)) (B, hw, D), the pixels as keys, where xy are
-      the cell centres' coordinates in [-1, 1] (``position_encoding``; Swin's features
-      carry no absolute position, which "the truck on the right" asks about);
-    * s = K q / sqrt(D) (B, hw), a = softmax(s), pooled = a^T K (B, D): the pixels that
-      match the query, pooled;
-    * with ``mask_evidence``, also what the decode head painted, from its logits (B, C, h', w')
-      (C = 2: m = fg - bg; C = 1: m = the logit): w = AdaptiveAvgPool(sigmoid(m)) at h x w,
-      region = (w^T K) / sum(w), the keys under the mask, and three numbers: max(m), the
-      mean of the top 1 % of m and the mean of sigmoid(m) (the soft area);
-    * with ``token_matching``, every real token t_j of ``text_feats['feats']`` also looks
-      for itself: u_j = LayerNorm(Linear(t_j)), s_j = K u_j / sqrt(D), found_j =
-      softmax(s_j)^T K and peak_j = max(s_j); a softmax over the real tokens of
-      Linear(u_j) weighs them (α_j: "building" more than "the"), giving Σ α_j found_j,
-      Σ α_j peak_j and the soft minimum -log Σ α_j exp(-peak_j), the worst-matched word;
-    * logit = MLP of the concatenation of [q; pooled; q ⊙ pooled; max(s)] and what the
-      options add, (B,), with a hidden layer of D.
-
-    The decode head is the part of a referring model that grounds the expression best, at
-    every scale; the mask evidence lets the head check its answer ("is what it painted what
-    the expression describes?") rather than search the whole level again.
-
-    The loss is ``loss_weight`` times the binary cross-entropy (the terms of the samples with
-    a target times ``present_weight``) of the logit against each sample's metainfo
-    ``has_target`` (False for a no-target sample; a sample without the key has a target).
-    Gradients reach the backbone, through ``query_output`` the module that made the query,
-    and, with ``mask_evidence`` unless ``detach_mask``, the decode head; ``detach_inputs``
-    stops them all.
+    ``mask_evidence`` adds the keys under the decode head's painted mask and three numbers
+    from its logits; ``token_matching`` lets every word look for itself among the pixels.
+    Both are spelt out in the README, "No-target expressions and the existence head".
 
     Args:
         in_channels (int): Channels C of the visual level.
@@ -78,9 +53,7 @@ class ExistenceHead(BaseModule):
             the decode head's logits. Defaults to False.
         detach_inputs (bool): Stop it at every input (visual features, query and logits):
             the existence loss then trains this head alone, a probe on a model that the mask
-            losses train as without it. Defaults to False. Attached, the existence loss cost
-            the tiny synthetic models 8 to 25 points of mask mIoU (README, "No-target
-            expressions").
+            losses train as without it. Defaults to False.
         threshold (float): Inference empties the mask where p < threshold, in [0, 1].
             Defaults to 0.5.
         no_target_mask_loss (bool): Whether the segmentor's mask losses also score the
@@ -88,9 +61,8 @@ class ExistenceHead(BaseModule):
             head alone answers "absent", and the mask heads learn only where the target
             is, from the same samples as without the feature.
         present_weight (float): Weight of the BCE term of a sample with a target, against 1
-            for a no-target sample (torch's ``pos_weight``). With a share r of no-target
-            samples, r / (1 - r) makes the two classes count alike, so that p = 0.5 sits
-            between them rather than towards the commoner one. Defaults to 1.0.
+            for a no-target sample (torch's ``pos_weight``); r / (1 - r) for a share r of
+            no-target samples makes the two classes count alike. Defaults to 1.0.
         loss_weight (float): Weight of the BCE. Defaults to 1.0.
         init_cfg (dict | list[dict], optional): Initialization config. Defaults to None.
     """
