@@ -5,7 +5,7 @@ Builds, in one process and offline (random weights, a local WordPiece vocab, no 
 * ``bare``: the config's vision backbone and text encoder with a trivial head, a 1x1 conv
   per visual level summed at the finest scale plus a linear map of the mean text feature.
   Every Swin and BERT parameter is on the loss path, so its step is "forward + backward of
-  both encoders + optimizer" -- the reference the spec's "Performance context" quotes.
+  both encoders + optimizer", the reference the other rows are compared with.
   For BTDNet's ``BidirectionalExtractor`` the encoders are its ``vision`` and ``text``
   dicts; for a config with a plain backbone, ``backbone`` and ``text_encoder``.
 * the config's model, once per ``--ms-attn`` value when given (T-BTD's MCI attention).

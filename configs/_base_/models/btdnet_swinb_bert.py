@@ -1,4 +1,4 @@
-# BTDNet (spec btdnet.md): Swin-B + BERT-base bidirectional extractor with BSC at every stage,
+# BTDNet (arXiv 2502.08486): Swin-B + BERT-base bidirectional extractor with BSC at every stage,
 # T-BTD decode head and the D-MOLS auxiliary head (training only).
 norm_cfg = dict(type='BN', requires_grad=True)
 checkpoint_file = 'https://download.openmmlab.com/mmsegmentation/v0.5/pretrain/swin/swin_base_patch4_window12_384_22k_20220317-e5c09f74.pth'  # noqa

@@ -78,7 +78,7 @@ class SDPAttention(nn.Module):
     Same maths as ``nn.MultiheadAttention`` (q/k/v/out projections, softmax(QK^T/sqrt(d))V per
     head), but the Nq x Nk weight matrix is never built in Python: SDPA dispatches to a fused
     (flash / memory-efficient) kernel where one exists, which is what makes attention over
-    thousands of pixel tokens affordable (BTDNet's MCI, spec "Performance context").
+    thousands of pixel tokens affordable (BTDNet's MCI).
 
     Unlike ``nn.MultiheadAttention.key_padding_mask``, ``key_mask`` follows the text-mask
     convention of mmrrsis: 1/True marks a key to attend to, 0/False a padded key.
