@@ -7,6 +7,16 @@ from mmrrsis.registry import MODELS
 from projects.rmsin.rmsin import IIM, ScaleBranch
 
 
+def to_tokens(m):
+    """(B, C, h, w) map -> (B, h*w, C) row-major tokens, the fusions' layout."""
+    return m.flatten(2).transpose(1, 2)
+
+
+def to_map(x, hw_shape):
+    """(B, h*w, C) row-major tokens -> (B, C, h, w) map."""
+    return x.transpose(1, 2).reshape(x.shape[0], x.shape[2], *hw_shape)
+
+
 def inputs(channels=8, height=6, width=10, seed=0):
     gen = torch.Generator().manual_seed(seed)
     vis = torch.randn(2, channels, height, width, generator=gen)
@@ -46,15 +56,26 @@ def test_iim_combines_pwam_and_scale_branch():
     iim.init_weights()
     randomise_bn(iim)
     vis, text, mask = inputs()
-    next_vis, out_vis, text_out = iim(vis, text, mask)
-    assert next_vis.shape == out_vis.shape == vis.shape == (2, 8, 6, 10)
+    assert vis.shape == (2, 8, 6, 10)
+    tokens = to_tokens(vis)
+    next_vis, out_vis, text_out = iim(tokens, (6, 10), text, mask)
+    assert next_vis.shape == out_vis.shape == tokens.shape == (2, 6 * 10, 8)
     assert text_out is text
-    tokens = vis.flatten(2).transpose(1, 2)
     fused = iim.pwam.multimodal(tokens, text, mask)
-    scaled = iim.scale_branch(vis).flatten(2).transpose(1, 2)
+    # the scale branch runs on the (B, C, h, w) map of the tokens
+    scaled = to_tokens(iim.scale_branch(vis))
     expected = tokens + iim.pwam.gate(fused) * fused + iim.scale_gate(scaled) * scaled
-    torch.testing.assert_close(out_vis, fused.transpose(1, 2).reshape(vis.shape))
-    torch.testing.assert_close(next_vis, expected.transpose(1, 2).reshape(vis.shape))
+    torch.testing.assert_close(out_vis, fused)
+    torch.testing.assert_close(next_vis, expected)
+    torch.testing.assert_close(to_map(next_vis, (6, 10)), to_map(expected, (6, 10)))
+    # the scale branch reads the grid from hw_shape: the transposed map (10 x 6)
+    vis_t = vis.transpose(2, 3)
+    tokens_t = to_tokens(vis_t)
+    next_t, _, _ = iim(tokens_t, (10, 6), text, mask)
+    fused_t = iim.pwam.multimodal(tokens_t, text, mask)
+    scaled_t = to_tokens(iim.scale_branch(vis_t))
+    torch.testing.assert_close(
+        next_t, tokens_t + iim.pwam.gate(fused_t) * fused_t + iim.scale_gate(scaled_t) * scaled_t)
     # the gates start small but not at zero (truncated normal, std 0.02)
     assert 0.01 < iim.scale_gate[0].weight.std() < 0.03
 
@@ -65,17 +86,18 @@ def test_without_scale_branch_is_pwam_and_last_stage_builds_only_pwam():
     iim = IIM(8, text_channels=12, with_scale_branch=False).eval()
     pwam = PWAM(8, 12).eval()
     pwam.load_state_dict(iim.pwam.state_dict())
-    for a, b in zip(iim(vis, text, mask), pwam(vis, text, mask)):
+    tokens = to_tokens(vis)
+    for a, b in zip(iim(tokens, (6, 10), text, mask), pwam(tokens, (6, 10), text, mask)):
         assert torch.equal(a, b)
-    last = IIM(8, text_channels=12, output_only=True).eval()
+    last = IIM(8, text_channels=12, last_stage=True).eval()
     assert last.scale_branch is None and last.scale_gate is None and last.pwam.gate is None
+    assert last.last_stage and last.pwam.last_stage
+    assert 'last_stage=True' in repr(last)
     assert sum(p.numel() for p in last.parameters()) == \
-        sum(p.numel() for p in PWAM(8, 12, with_gate=False).parameters())
-    next_vis, out_vis, _ = last(vis, text, mask)
-    assert torch.equal(next_vis, vis)
-    torch.testing.assert_close(
-        out_vis, last.pwam.multimodal(vis.flatten(2).transpose(1, 2), text, mask)
-        .transpose(1, 2).reshape(vis.shape))
+        sum(p.numel() for p in PWAM(8, 12, last_stage=True).parameters())
+    next_vis, out_vis, text_out = last(tokens, (6, 10), text, mask)
+    assert torch.equal(next_vis, tokens) and text_out is text
+    torch.testing.assert_close(out_vis, last.pwam.multimodal(tokens, text, mask))
 
 
 def test_in_the_stage_wise_extractor_on_a_non_square_image():
@@ -87,7 +109,7 @@ def test_in_the_stage_wise_extractor_on_a_non_square_image():
         text=dict(type='BertTextEncoder', pretrained=False, stages=(2, ),
                   bert_config=dict(vocab_size=50, hidden_size=16, num_hidden_layers=2,
                                    num_attention_heads=2, intermediate_size=32)),
-        fusion=[iim, iim, iim, dict(iim, output_only=True)])).eval()
+        fusion=[iim, iim, iim, dict(iim, last_stage=True)])).eval()
     assert [f.scale_branch is not None for f in backbone.fusions] == [True, True, True, False]
     image = torch.randn(1, 3, 64, 96)
     text = dict(input_ids=torch.tensor([[2, 7, 9, 3, 0]]),
