@@ -1,5 +1,5 @@
 """FIANet's fine-grained image-text alignment module (FIAM; FIANet, Lei et al. TGRS 2025, as
-its published code computes it; spec fianet.md Sec. 2)."""
+its published code computes it)."""
 from typing import Dict, Tuple
 
 import torch
@@ -34,32 +34,24 @@ class FIAM(BaseModule):
         next stage  V' = V + w ⊙ (G_c + O)
         stage output    F_c                           (normed by the Swin's norm_i)
 
-    so O and w reach the outputs only through the later stages. A sample whose object mask
-    is empty gets F_o = 0 (and so O = 0) explicitly: with the code's attention the branch
-    then yields 0 up to rounding, and any other attention backend can no longer turn the
-    empty softmax into NaN.
-
-    Switches (the paper's ablations): ``with_object=False`` drops the object branch and,
-    since O gates the object features, the position branch with it (``with_position``
-    must then be False too); ``with_position=False`` keeps O = G_o (s = 1);
-    ``with_channel_mod=False`` sets w = 1; all three off is LAVT's PWAM with its gate.
-    ``last_stage=True`` builds the context branch only and passes V on unchanged: the last
-    stage, whose V' feeds nothing (the published code builds and computes those parts
-    there, 12.85 M dead parameters).
-
-    As a fusion of :class:`StageWiseExtractor` (``takes_text_passes``) it receives the
-    object and position text passes.
+    A sample whose object mask is empty gets F_o = 0. The switches below are the paper's
+    ablations; all three off is LAVT's PWAM with its gate. As a fusion of
+    :class:`StageWiseExtractor` (``takes_text_passes``) it receives the object and position
+    text passes.
 
     Args:
         vis_channels (int): Channels C of the stage.
         text_channels (int): Word channels C_l. Defaults to 768.
         num_heads (int): Heads of every pixel-word attention. Defaults to 1.
         dropout (float): Dropout of the context branch. Defaults to 0.
-        last_stage (bool): The stage feeds no later stage: build the context branch only.
-            Defaults to False.
-        with_object (bool): Build the ground-object branch. Defaults to True.
-        with_position (bool): Build the spatial-position branch. Defaults to True.
-        with_channel_mod (bool): Build the channel modulation. Defaults to True.
+        last_stage (bool): The stage feeds no later stage: build the context branch only
+            and pass V on unchanged. Defaults to False.
+        with_object (bool): Build the ground-object branch; False needs
+            ``with_position=False``. Defaults to True.
+        with_position (bool): Build the spatial-position branch (False: s = 1).
+            Defaults to True.
+        with_channel_mod (bool): Build the channel modulation (False: w = 1).
+            Defaults to True.
         object_pass (str): Name of the object text pass. Defaults to 'object_mask'.
         position_pass (str): Name of the position text pass. Defaults to 'position_mask'.
         init_cfg (dict | list[dict], optional): mmengine init config. Defaults to None.

@@ -1,5 +1,5 @@
 """FIANet's text decoupling: the ground-object and spatial-position parts of an expression
-(FIANet, Lei et al. TGRS 2025, as its published code computes it; spec fianet.md Sec. 1)."""
+(FIANet, Lei et al. TGRS 2025, as its published code computes it)."""
 import logging
 import re
 from typing import List, Sequence, Tuple, Union
@@ -61,31 +61,15 @@ class FIANetTextDecoupler(BaseTransform):
     Sets two lists of (start, end) character spans of ``results['expression']``; the data
     preprocessor (``ReferringDataPreProcessor(span_masks=...)``) turns them into the (B, Nt)
     token masks m_o and m_p over the same tokenized expression, under which BERT encodes
-    the expression again for FIAM's object and position branches. Both follow the rules of
-    the published code, on NLTK Treebank word tokens:
+    the expression again for FIAM's object and position branches. On NLTK Treebank words,
+    as the published code does: ``object_spans`` are the words of every category name found
+    in the expression ("the vehicle on the left of the road" -> "vehicle", "road");
+    ``position_spans`` are the chunks of ``POSITION_GRAMMAR`` without "of" ("a white car
+    parked on the right side of the road" -> "on the right side").
 
-    * ``object_spans``: for every lexicon name that occurs in the expression (a plain,
-      case-sensitive substring match, so "car" also fires inside "cars" and "scar"), the
-      first word that contains the name's first word (the first word of the expression
-      when none does) and the following words, as many as the name has. All mentions are
-      kept, landmarks included: "the vehicle on the left of the road" gives "vehicle" and
-      "road" with the RefSegRS lexicon.
-    * ``position_spans``: the chunks of ``POSITION_GRAMMAR`` over the POS tags
-      (``nltk.pos_tag``), except chunks whose text contains "of"; each is placed at the first
-      word equal to its first word (so a repeated preposition points at its first
-      occurrence, as in the code). "a white car parked on the right side of the road" ->
-      "on the right side"; "the airplane at the bottom right" -> "at the bottom".
-
-    An expression without a category name gets ``object_spans = []`` (FIAM's object branch
-    then outputs 0 for it); one without a kept chunk gets ``position_spans = []`` (its
-    position mask falls back to the whole expression's attention mask in the preprocessor,
-    ``span_mask_fallbacks=dict(position_mask='attention_mask')``). Such samples are counted
-    in :attr:`num_without_object` and :attr:`num_without_position` (of :attr:`num_seen`, per
-    worker process), and the first of each kind is logged.
-
-    Character spans rather than the code's word positions: the preprocessor marks every word
-    piece of a word (the code's positions drift once a word splits, e.g. "upper-left") and
-    clips the masks to ``max_length``.
+    Either list may be ``[]``; such samples are counted in :attr:`num_without_object` and
+    :attr:`num_without_position` (of :attr:`num_seen`) and the first of each kind is logged.
+    The matching rules in detail are in the project README, "Implementation notes".
 
     Args:
         categories (str | Sequence[str]): ``'refsegrs'`` (its 14 names), ``'rrsisd'`` (its 20

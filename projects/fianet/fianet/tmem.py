@@ -1,5 +1,5 @@
 """FIANet's text-aware multi-scale enhancement module (TMEM; FIANet, Lei et al. TGRS 2025, as
-its published code computes it; spec fianet.md Sec. 3)."""
+its published code computes it)."""
 from typing import Dict, List, Sequence
 
 from mmengine.model.weight_init import trunc_normal_
