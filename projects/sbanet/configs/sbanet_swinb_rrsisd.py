@@ -1,5 +1,5 @@
-# SBANet on RRSIS-D with the LAVT/RMSIN recipe (spec Sec. 6, a choice: the paper's recipe was
-# not found): 480x480, 20 tokens, no flips, AdamW 5e-5 (weight decay 0.01, none on the Swin's
+# SBANet on RRSIS-D with the LAVT/RMSIN recipe (a choice: the paper's recipe was not
+# found): 480x480, 20 tokens, no flips, AdamW 5e-5 (weight decay 0.01, none on the Swin's
 # norms and position tables), BERT's embeddings and layers 10-11 fixed, poly per iteration
 # over 40 epochs, batch 2 x 4 GPUs, best val oIoU, scored at 480.
 _base_ = [

@@ -22,7 +22,7 @@ class BAM(BaseModule):
     The paper's BAM takes the place of LAVT's PWAM at every stage and updates both the
     visual and the linguistic features through learnable query tokens and a query-text
     alignment, with DFS inside. What follows beyond those roles is a choice, not from the
-    paper (spec sbanet.md Sec. 2). With X (B, N, C) the output of a Swin stage's blocks,
+    paper (see the project README). With X (B, N, C) the output of a Swin stage's blocks,
     L (B, Nt, C_l) the words, m (B, Nt) their mask and Q (Nq, C) the stage's queries::
 
         X̃  = DFS(X)                               (X itself when dfs=None)
@@ -34,11 +34,9 @@ class BAM(BaseModule):
         L' = L + m ⊙ g_l(A) ⊙ A,   A = Attn(LN(L), Q³)                      'v2l'
 
     Attn is multi-head attention (``SDPAttention``, ``num_heads``; padded tokens are never
-    attended to), FFN has a GELU. In the text update A's keys and values are projected
-    from the C-wide queries straight to C_l: the spec's extra C→C_l linear before them,
-    composed into them, is the same family of maps. g_l is a LanguageGate whose last
-    linear starts at zero, so L' = L at step 0; padded tokens never change. As in LAVT, the
-    next stage gets E and the decoder F (after the stage's norm).
+    attended to), FFN has a GELU; A's keys and values map the queries straight to C_l.
+    g_l's last linear starts at zero, so L' = L at step 0; padded tokens never change. As in
+    LAVT, the next stage gets E and the decoder F (after the stage's norm).
 
     Args:
         vis_channels (int): Channels C of the stage (also the width of the queries).

@@ -17,7 +17,7 @@ class DFS(BaseModule):
 
     The paper says only that DFS supplies BAM with macro (global context) and micro (local
     detail) features selected dynamically; every operation below is a choice, not from the
-    paper (spec sbanet.md Sec. 3)::
+    paper (see the project README)::
 
         micro  M = GELU(BN(DWConv3x3(X)))                                (B, C, h, w)
         macro  G = BN(Σ_s upsample(Conv1x1(AdaptiveAvgPool_s(X))))       s in pool_scales,
@@ -27,12 +27,8 @@ class DFS(BaseModule):
         [a_M, a_G] = softmax over the two branches of Linear_{C/r→2C}(z)        (B, 2, C)
         X̃ = X + a_M ⊙ M + a_G ⊙ G
 
-    Two details depart from the spec's wording, both choices too. The macro branch has one
-    1x1 convolution for all scales (the spec writes one; one per scale would add 2C² weights
-    per stage, 2.8 M over a Swin-B, and break the parameter budget of spec Sec. 8). The
-    selection's norm acts on one vector per sample: the spec's BatchNorm there maps the
-    LAVT recipe's 2 samples per GPU to +-1 and fails on a single sample, so a LayerNorm is
-    the default (``select_norm_cfg=dict(type='BN1d')`` gives the spec's).
+    The selection's norm is a LayerNorm by default; ``select_norm_cfg=dict(type='BN1d')``
+    gives a BatchNorm there.
 
     Args:
         channels (int): Channels C of the stage.

@@ -19,7 +19,7 @@ class TSCA(BaseModule):
     under channel and spatial attention driven by the sentence, before decoding.
 
     The paper applies text-guided channel and spatial attention before the decoder; the
-    operations are a choice, not from the paper (spec sbanet.md Sec. 4). With levels F_i
+    operations are a choice, not from the paper (see the project README). With levels F_i
     (B, C_i, h_i, w_i), s the masked mean of the final words (B, C_l) and D = ``channels``::
 
         P_i = ReLU(BN(Conv1x1(F_i)))  resized to level ``grid_index`` (stride 8): adaptive
@@ -31,9 +31,8 @@ class TSCA(BaseModule):
         A = ReLU(BN(Conv3x3_{nD→D}(Z)))
         F'_i = F_i + Conv1x1_{D→C_i}(A resized to level i)
 
-    The spec writes the channel MLP's input as [GAP; GMP; t_c] but sizes it (n+1)D → D → nD;
-    the CBAM form above (one MLP on each pooled vector, summed) is what fits those sizes.
-    The output convolutions start at zero: TSCA is the identity at initialisation, and the
+    The channel attention takes CBAM's form (one MLP on each pooled vector, summed). The
+    output convolutions start at zero: TSCA is the identity at initialisation, and the
     decoder gets the levels in their own shapes.
 
     Args:
