@@ -175,8 +175,14 @@ class StageWiseExtractor(BaseModule):
               ) -> Tuple[Tensor, Tensor, Tensor]:
         fusion = self.fusions[stage]
         if getattr(fusion, 'takes_text_passes', False):
-            return fusion(vis, hw_shape, lang, mask, text_passes=passes)
-        return fusion(vis, hw_shape, lang, mask)
+            result = fusion(vis, hw_shape, lang, mask, text_passes=passes)
+        else:
+            result = fusion(vis, hw_shape, lang, mask)
+        if not isinstance(result, tuple) or len(result) != 3:
+            count = len(result) if isinstance(result, tuple) else 1
+            raise ValueError(f'{type(fusion).__name__} returned {count} tensors; a fusion '
+                             'returns (next_vis, out_vis, text)')
+        return result
 
     def forward(self, inputs: Tensor, text: Dict[str, Tensor]) -> Tuple[List[Tensor], TextFeats]:
         """Encodes images and expressions jointly.

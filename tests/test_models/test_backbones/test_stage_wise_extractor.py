@@ -214,10 +214,6 @@ def test_configuration_errors():
         build(text_passes=[dict(name='object', mask='feats')])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason='library regression in efb0f35: StageWiseExtractor._fuse no longer checks the '
-    'fusion return, forward unpacks it bare ("not enough values to unpack")')
 def test_bad_fusion_return_is_named():
     @MODELS.register_module(force=True)
     class _OneTensor(nn.Module):
