@@ -268,3 +268,100 @@ def scale_aware_gate_rules(ref: str, ours: str) -> List[Tuple[str, str, bool]]:
              ('global_embedding', 'global_proj.0'), ('bn2', 'global_proj.1'),
              ('global_act', 'global_gate.0'), ('bn3', 'global_gate.1'))
     return [(f'{ref}{a}.', f'{ours}{b}.', False) for a, b in names]
+
+
+def cross_scale_mixer_rules(ref: str, ours: str, num_blocks: int, num_scales: int,
+                            block_rules: Callable[[str, str], List[Tuple[str, str, bool]]]
+                            ) -> List[Tuple[str, str, bool]]:
+    """A reference cross-scale neck (RMSIN's CIM, FIANet's TMEM: ``down_channel``,
+    ``block.{k}``, ``bn``, ``up_channel``, ``fusion.{i}``) to :class:`CrossScaleMixer` keys.
+
+    Args:
+        ref (str): The reference neck's prefix, e.g. ``'backbone.cim.'``.
+        ours (str): The mmrrsis neck's prefix, e.g. ``'neck.'``.
+        num_blocks (int): Mixing blocks.
+        num_scales (int): Scales, one ``ScaleAwareGate`` each.
+        block_rules (callable): (reference block prefix, mmrrsis block prefix) -> the rules of
+            one block.
+
+    Returns:
+        list[tuple[str, str, bool]]: The rules.
+    """
+    rules = [(ref + 'down_channel.', ours + 'in_proj.', False),
+             (ref + 'up_channel.', ours + 'out_proj.', False),
+             (ref + 'bn.', ours + 'out_bn.', False)]
+    for i in range(num_scales):
+        rules += scale_aware_gate_rules(f'{ref}fusion.{i}.', f'{ours}gates.{i}.')
+    for k in range(num_blocks):
+        rules += block_rules(f'{ref}block.{k}.', f'{ours}blocks.{k}.')
+    return rules
+
+
+def last_stage_dead_prefixes(model: StateDict, names: Iterable[str], method: str,
+                             builds: str) -> Tuple[List[int], Tuple[str, ...]]:
+    """The Swin stages of a reference state dict and the prefixes of its last stage's modules
+    that feed only the discarded next-stage input.
+
+    Args:
+        model (dict): The reference model's state dict.
+        names (Iterable[str]): Key prefixes, within a stage, of those modules.
+        method (str): The method's name, for the messages.
+        builds (str): What the reference builds at every stage, for the message.
+
+    Returns:
+        tuple: the stage indices and the last stage's dead prefixes.
+
+    Raises:
+        CheckpointConversionError: without stages, or when a dead module is missing (not
+            the reference code's layout).
+    """
+    stages = sorted({int(k.split('.')[2]) for k in model if k.startswith('backbone.layers.')})
+    if not stages:
+        raise CheckpointConversionError(f'no backbone.layers.* keys: not {method} checkpoint')
+    last = f'backbone.layers.{stages[-1]}.'
+    dead = tuple(last + name for name in names)
+    absent = [p for p in dead if not any(k.startswith(p) for k in model)]
+    if absent:
+        raise CheckpointConversionError(
+            f'the last stage lacks {absent}: not the layout of the {method.split()[-1]} code, '
+            f'whose every stage builds {builds}')
+    return stages, dead
+
+
+def convert_with_own_rules(model: StateDict, bert: Optional[StateDict], own: Tuple[str, ...],
+                           own_rules: List[Tuple[str, str, bool]], what: str,
+                           **lineage_kwargs) -> Tuple[StateDict, List[str]]:
+    """:func:`convert_lavt_lineage` plus a method's rules for the keys under its own prefixes
+    (a neck, a head's extra modules).
+
+    Args:
+        model (dict): The reference model's state dict.
+        bert (dict, optional): The separate BERT state dict (``lavt`` layout).
+        own (tuple[str]): The reference prefixes that ``own_rules`` convert.
+        own_rules (list): Their rules.
+        what (str): What those keys are, for the messages.
+        **lineage_kwargs: ``fusion_rules``, ``dead_prefixes``, ``num_stages``.
+
+    Returns:
+        tuple: the mmrrsis state dict and the dropped reference keys.
+
+    Raises:
+        CheckpointConversionError: listing every reference key no rule knows.
+    """
+    converted = OrderedDict()
+    left = apply_rules({k: v for k, v in model.items() if k.startswith(own)}, own_rules,
+                       converted)
+    rest = OrderedDict((k, v) for k, v in model.items() if not k.startswith(own))
+    try:
+        state, dropped = convert_lavt_lineage(rest, bert, **lineage_kwargs)
+    except CheckpointConversionError as error:
+        if not left:
+            raise
+        raise CheckpointConversionError(f'{error}; and {len(left)} {what} keys: {left[:30]}') \
+            from error
+    if left:
+        raise CheckpointConversionError(
+            f'{len(left)} reference keys have no place in the mmrrsis model: {left[:30]}' +
+            (' ...' if len(left) > 30 else ''))
+    state.update(converted)
+    return state, dropped

@@ -28,7 +28,6 @@ import argparse
 import os.path as osp
 import re
 import sys
-from collections import OrderedDict
 from typing import Dict, List, Tuple
 
 import torch
@@ -38,11 +37,11 @@ ROOT = osp.join(osp.dirname(osp.abspath(__file__)), '..', '..')
 sys.path.insert(0, ROOT)
 
 from mmrrsis.utils.ckpt_convert import (CheckpointConversionError,  # noqa: E402
-                                        apply_rules, check_against_model,
-                                        convert_lavt_lineage, load_reference_checkpoint,
-                                        model_state_shapes,
+                                        check_against_model, convert_with_own_rules,
+                                        cross_scale_mixer_rules, last_stage_dead_prefixes,
+                                        load_reference_checkpoint, model_state_shapes,
                                         pixel_word_attention_rules, pwam_rules,
-                                        scale_aware_gate_rules, split_reference_checkpoint)
+                                        split_reference_checkpoint)
 
 DEFAULT_CONFIG = osp.join(ROOT, 'projects', 'fianet', 'configs', 'fianet_swinb_rrsisd.py')
 Rules = List[Tuple[str, str, bool]]
@@ -69,20 +68,16 @@ def fiam_rules(stage: int) -> Rules:
 
 def tmem_rules(num_blocks: int, num_scales: int = 4) -> Rules:
     """The reference ``backbone.tmem.*`` to the :class:`TMEM` neck (``neck.*``)."""
-    ref, ours = 'backbone.tmem.', 'neck.'
-    rules = [(ref + 'down_channel.', ours + 'in_proj.', False),
-             (ref + 'up_channel.', ours + 'out_proj.', False),
-             (ref + 'bn.', ours + 'out_bn.', False)]
-    for i in range(num_scales):
-        rules += scale_aware_gate_rules(f'{ref}fusion.{i}.', f'{ours}gates.{i}.')
-    for k in range(num_blocks):
-        block, new = f'{ref}block.{k}.', f'{ours}blocks.{k}.'
-        rules += [(block + 'norm1.', new + 'norm1.', False),
-                  (block + 'norm2.', new + 'norm2.', False),
-                  (block + 'ff.net.0.', new + 'ffn.0.', False),
-                  (block + 'ff.net.3.', new + 'ffn.2.', False)]
-        rules += pixel_word_attention_rules(block + 'tma.', new + 'attn.')
-    return rules
+
+    def block_rules(block: str, new: str) -> Rules:
+        return [(block + 'norm1.', new + 'norm1.', False),
+                (block + 'norm2.', new + 'norm2.', False),
+                (block + 'ff.net.0.', new + 'ffn.0.', False),
+                (block + 'ff.net.3.', new + 'ffn.2.', False)
+                ] + pixel_word_attention_rules(block + 'tma.', new + 'attn.')
+
+    return cross_scale_mixer_rules('backbone.tmem.', 'neck.', num_blocks, num_scales,
+                                   block_rules)
 
 
 def _numbered(model: Dict, pattern: re.Pattern, what: str) -> int:
@@ -114,35 +109,13 @@ def convert_fianet(model: Dict, bert: Dict = None) -> Tuple[Dict, List[str], int
         raise CheckpointConversionError(
             'no backbone.tmem.block.* keys: not a FIANet checkpoint (a LAVT one converts with '
             'lavt2mmrrsis.py, an RMSIN one with rmsin2mmrrsis.py)')
-    stages = sorted({int(k.split('.')[2]) for k in model if k.startswith('backbone.layers.')})
-    if not stages:
-        raise CheckpointConversionError('no backbone.layers.* keys: not a FIANet checkpoint')
-    last = f'backbone.layers.{stages[-1]}.'
-    dead = tuple(last + name for name in LAST_STAGE_DEAD)
-    absent = [p for p in dead if not any(k.startswith(p) for k in model)]
-    if absent:
-        raise CheckpointConversionError(
-            f'the last stage lacks {absent}: not the layout of the FIANet code, whose every '
-            'stage builds the channel modulation, context gate and object-position block')
+    stages, dead = last_stage_dead_prefixes(
+        model, LAST_STAGE_DEAD, 'a FIANet',
+        'the channel modulation, context gate and object-position block')
     dead += tuple(f'backbone.layers.{i}.{UNUSED}' for i in stages)
-
-    tmem = OrderedDict()
-    left = apply_rules({k: v for k, v in model.items() if k.startswith('backbone.tmem.')},
-                       tmem_rules(num_blocks, num_scales), tmem)
-    rest = OrderedDict((k, v) for k, v in model.items() if not k.startswith('backbone.tmem.'))
-    try:
-        state, dropped = convert_lavt_lineage(rest, bert, fusion_rules=fiam_rules,
-                                              dead_prefixes=dead, num_stages=len(stages))
-    except CheckpointConversionError as error:
-        if not left:
-            raise
-        raise CheckpointConversionError(f'{error}; and {len(left)} TMEM keys: {left[:30]}') \
-            from error
-    if left:
-        raise CheckpointConversionError(
-            f'{len(left)} reference keys have no place in the mmrrsis model: {left[:30]}' +
-            (' ...' if len(left) > 30 else ''))
-    state.update(tmem)
+    state, dropped = convert_with_own_rules(
+        model, bert, ('backbone.tmem.', ), tmem_rules(num_blocks, num_scales), 'TMEM',
+        fusion_rules=fiam_rules, dead_prefixes=dead, num_stages=len(stages))
     return state, dropped, num_blocks
 
 

@@ -40,10 +40,10 @@ ROOT = osp.join(osp.dirname(osp.abspath(__file__)), '..', '..')
 sys.path.insert(0, ROOT)
 
 from mmrrsis.utils.ckpt_convert import (CheckpointConversionError,  # noqa: E402
-                                        apply_rules, check_against_model,
-                                        convert_lavt_lineage, load_reference_checkpoint,
-                                        model_state_shapes, pwam_rules,
-                                        scale_aware_gate_rules, split_reference_checkpoint)
+                                        check_against_model, convert_with_own_rules,
+                                        cross_scale_mixer_rules, last_stage_dead_prefixes,
+                                        load_reference_checkpoint, model_state_shapes,
+                                        pwam_rules, split_reference_checkpoint)
 
 DEFAULT_CONFIG = osp.join(ROOT, 'projects', 'rmsin', 'configs', 'rmsin_swinb_rrsisd.py')
 Rules = List[Tuple[str, str, bool]]
@@ -96,20 +96,17 @@ def csa_rules(ref: str, ours: str) -> Rules:
 def cim_rules(num_blocks: int = 1, num_scales: int = 4) -> Rules:
     """The reference ``backbone.cim.*`` to the :class:`CIM` neck (``neck.*``); the ``.m.`` of
     the reference's residual wrappers is dropped."""
-    ref, ours = 'backbone.cim.', 'neck.'
-    rules = [(ref + 'down_channel.', ours + 'in_proj.', False),
-             (ref + 'up_channel.', ours + 'out_proj.', False),
-             (ref + 'bn.', ours + 'out_bn.', False)]
-    for i in range(num_scales):
-        rules += scale_aware_gate_rules(f'{ref}fusion.{i}.', f'{ours}gates.{i}.')
-    for k in range(num_blocks):
-        block, new = f'{ref}block.{k}.', f'{ours}blocks.{k}.'
+
+    def block_rules(block: str, new: str) -> Rules:
+        rules = []
         for csa in ('csa1', 'csa2'):
             rules += csa_rules(f'{block}{csa}.m.', f'{new}{csa}.')
         for j in range(num_scales):
             rules += ffn_rules(f'{block}intra_ff.m.ff{j + 1}.m.', f'{new}iff.ffns.{j}.')
-        rules += ffn_rules(f'{block}ff.m.', f'{new}ffn.')
-    return rules
+        return rules + ffn_rules(f'{block}ff.m.', f'{new}ffn.')
+
+    return cross_scale_mixer_rules('backbone.cim.', 'neck.', num_blocks, num_scales,
+                                   block_rules)
 
 
 def routing_rules(num_steps: int = 3) -> Rules:
@@ -184,36 +181,14 @@ def convert_rmsin(model: Dict,
     neck = cim_config(model)
     if bert and all(k.startswith('module.') for k in bert):
         bert = OrderedDict((k[len('module.'):], v) for k, v in bert.items())
-    stages = sorted({int(k.split('.')[2]) for k in model if k.startswith('backbone.layers.')})
-    if not stages:
-        raise CheckpointConversionError('no backbone.layers.* keys: not an RMSIN checkpoint')
-    last = f'backbone.layers.{stages[-1]}.'
-    dead = tuple(last + name for name in LAST_STAGE_DEAD)
-    absent = [p for p in dead if not any(k.startswith(p) for k in model)]
-    if absent:
-        raise CheckpointConversionError(
-            f'the last stage lacks {absent}: not the layout of the RMSIN code, whose every '
-            'stage builds a res_gate, a visual_gate and a visual_residual branch')
-
-    out = OrderedDict()
+    stages, dead = last_stage_dead_prefixes(
+        model, LAST_STAGE_DEAD, 'an RMSIN',
+        'a res_gate, a visual_gate and a visual_residual branch')
     own = tuple(['backbone.cim.'] + [f'classifier.conv2_{level}.rounting_func.'
                                      for level in (4, 3, 2)])
-    left = apply_rules({k: v for k, v in model.items() if k.startswith(own)},
-                       cim_rules(neck['num_blocks']) + routing_rules(), out)
-    rest = OrderedDict((k, v) for k, v in model.items() if not k.startswith(own))
-    try:
-        state, dropped = convert_lavt_lineage(rest, bert, fusion_rules=iim_rules,
-                                              dead_prefixes=dead, num_stages=len(stages))
-    except CheckpointConversionError as error:
-        if not left:
-            raise
-        raise CheckpointConversionError(f'{error}; and {len(left)} CIM/routing keys: '
-                                        f'{left[:30]}') from error
-    if left:
-        raise CheckpointConversionError(
-            f'{len(left)} reference keys have no place in the mmrrsis model: {left[:30]}' +
-            (' ...' if len(left) > 30 else ''))
-    state.update(out)
+    state, dropped = convert_with_own_rules(
+        model, bert, own, cim_rules(neck['num_blocks']) + routing_rules(), 'CIM/routing',
+        fusion_rules=iim_rules, dead_prefixes=dead, num_stages=len(stages))
     return state, dropped, neck
 
 
