@@ -23,6 +23,7 @@ from torch import Tensor, nn
 from mmrrsis.apis import build_inference_pipeline
 from mmrrsis.datasets.synthetic import build_vocab
 from mmrrsis.datasets.transforms import KeyPhraseMasker
+from mmrrsis.models.utils import takes_text
 from mmrrsis.registry import MODELS
 from mmrrsis.utils.offline import offline_model_cfg
 
@@ -36,7 +37,7 @@ COMPONENTS = ('vision', 'text', 'fusion', 'neck', 'heads')
 def component_of(name: str, model: nn.Module) -> str:
     """The component (one of ``COMPONENTS``) a module or parameter path of the model is in."""
     head, _, rest = name.partition('.')
-    if head == 'backbone' and getattr(model.backbone, 'takes_text', False):
+    if head == 'backbone' and takes_text(model.backbone):
         sub = rest.partition('.')[0]
         return {'vision': 'vision', 'text': 'text', 'fusions': 'fusion'}.get(sub, 'fusion')
     return {'backbone': 'vision', 'text_encoder': 'text', 'neck': 'neck',
@@ -62,7 +63,7 @@ class TracedReferringModel(nn.Module):
         x, text_feats = self.model.extract_feat(inputs, text)
         head = self.model.decode_head
         # called, not .forward(): the tracer attributes ops to a module only inside __call__
-        if getattr(head, 'takes_text', False):
+        if takes_text(head):
             return head(x, text_feats)
         return head(x)
 
@@ -154,7 +155,7 @@ def analyse(cfg: Config, shape: Tuple[int, int] = None, expression: str = EXPRES
         return by_module.get(f'model.{path}', 0)
 
     flops = OrderedDict()
-    if getattr(model.backbone, 'takes_text', False):
+    if takes_text(model.backbone):
         flops['vision'], flops['text'] = count('backbone.vision'), count('backbone.text')
         # the fusions and whatever the extractor computes between the stages
         flops['fusion'] = count('backbone') - flops['vision'] - flops['text']

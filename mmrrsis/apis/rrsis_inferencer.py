@@ -41,7 +41,7 @@ class RRSISInferencer(MMSegInferencer):
 
     Example::
 
-        >>> inferencer = RRSISInferencer('configs/btdnet_tiny_synthetic.py',
+        >>> inferencer = RRSISInferencer('configs/btdnet/btdnet_tiny_synthetic.py',
         ...                              'work_dirs/quickstart/iter_1500.pth', device='cpu')
         >>> out = inferencer([('a.png', 'the red car'), ('a.png', 'the white building')],
         ...                  batch_size=2, out_dir='outputs')
