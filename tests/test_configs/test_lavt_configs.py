@@ -18,6 +18,7 @@ def test_recipe_values(path):
     cfg = Config.fromfile(path)
     assert cfg.model.data_preprocessor.size == (480, 480)
     assert cfg.model.data_preprocessor.max_length == 20
+    assert cfg.model.data_preprocessor.truncation == 'slice'  # as the reference cuts
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         types = [t['type'] for t in cfg[loader].dataset.pipeline]
         assert 'ReferringRandomFlip' not in types and 'KeyPhraseMasker' not in types

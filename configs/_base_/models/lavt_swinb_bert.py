@@ -9,6 +9,9 @@ data_preprocessor = dict(
     type='ReferringDataPreProcessor',
     tokenizer='bert-base-uncased',
     max_length=20,
+    # the reference slices the WordPiece ids to 20, so an expression longer than 18 pieces
+    # loses its [SEP] (the tokenizer's own cut would keep it and change the logits)
+    truncation='slice',
     mean=[123.675, 116.28, 103.53],
     std=[58.395, 57.12, 57.375],
     bgr_to_rgb=True,
