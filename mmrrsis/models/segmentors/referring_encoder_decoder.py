@@ -86,10 +86,12 @@ class ReferringEncoderDecoder(EncoderDecoder):
 
     @staticmethod
     def _call(module: nn.Module, method: str, x, text_feats: TextFeats, *args):
-        """``module.method(x, text_feats, *args)`` if the module takes text, else without it."""
+        """``module.method(x, text_feats, *args)`` if the module takes text, else without it;
+        ``'forward'`` goes through ``module(...)``, so that its hooks run."""
+        function = module if method == 'forward' else getattr(module, method)
         if takes_text(module):
-            return getattr(module, method)(x, text_feats, *args)
-        return getattr(module, method)(x, *args)
+            return function(x, text_feats, *args)
+        return function(x, *args)
 
     def extract_feat(self, inputs: Tensor,
                      text: Dict[str, Tensor]) -> Tuple[List[Tensor], TextFeats]:
