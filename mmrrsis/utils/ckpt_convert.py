@@ -86,6 +86,103 @@ def split_reference_checkpoint(ckpt: dict, source: str) -> Tuple[StateDict, Opti
         f'keys are {sorted(ckpt)[:20]}')
 
 
+def strip_ddp_prefix(state: Optional[StateDict], what: str) -> Tuple[Optional[StateDict], bool]:
+    """``state`` without the ``module.`` that DistributedDataParallel puts before every key.
+
+    Args:
+        state (dict, optional): A state dict, or None.
+        what (str): Its name in the checkpoint, for the message.
+
+    Returns:
+        tuple: the state dict and whether the prefix was removed.
+
+    Raises:
+        CheckpointConversionError: when only some keys carry the prefix.
+    """
+    prefixed = [k for k in state or () if k.startswith('module.')]
+    if not prefixed:
+        return state, False
+    if len(prefixed) != len(state):
+        plain = [k for k in state if not k.startswith('module.')]
+        raise CheckpointConversionError(
+            f'{len(prefixed)} of the {len(state)} keys of {what} carry the DDP prefix "module." '
+            f'and {len(plain)} do not (e.g. {prefixed[0]}, {plain[0]}): not one saved model')
+    return OrderedDict((k[len('module.'):], v) for k, v in state.items()), True
+
+
+def parse_fusion_heads(text: str, num_stages: int, what: str,
+                       broadcast: bool = False) -> List[int]:
+    """Heads per stage from the reference's ``--mha`` syntax: ``''`` (one each) or ``'a-b-c-d'``.
+
+    Args:
+        text (str): The value.
+        num_stages (int): Stages of the model.
+        what (str): Where the value comes from, for the message.
+        broadcast (bool): Accept one number for every stage. Defaults to False.
+
+    Returns:
+        list[int]: One head count per stage.
+
+    Raises:
+        CheckpointConversionError: for anything else.
+    """
+    text = str(text).strip()
+    if not text:
+        return [1] * num_stages
+    try:
+        heads = [int(part) for part in text.split('-')]
+    except ValueError:
+        heads = []
+    if broadcast and len(heads) == 1:
+        heads = heads * num_stages
+    if len(heads) != num_stages or min(heads) < 1:
+        raise CheckpointConversionError(
+            f'{what} is {text!r}: expected {num_stages} positive head counts joined by "-" '
+            f'(e.g. {"-".join(["4"] * num_stages)})' + (' or one count' if broadcast else ''))
+    return heads
+
+
+def reference_fusion_heads(ckpt: dict, num_stages: int, given: Optional[str],
+                           source: str) -> Tuple[List[int], str]:
+    """The pixel-word attention heads per stage a LAVT-lineage checkpoint was trained with.
+
+    The reference code builds them from its ``--mha`` option, kept in the checkpoint's
+    ``args``. The weights cannot tell: every head count has the same parameter shapes, so a
+    wrong count loads strictly and silently changes the outputs. Without ``args.mha`` the
+    count must therefore be ``given``; with both, they must agree.
+
+    Args:
+        ckpt (dict): The loaded checkpoint.
+        num_stages (int): Stages of the model.
+        given (str, optional): The user's count (``'4'`` or ``'4-4-4-4'``), or None.
+        source (str): The checkpoint's name, for the messages.
+
+    Returns:
+        tuple: the heads per stage and where they were read.
+
+    Raises:
+        CheckpointConversionError: when the count is unknown, malformed or contradicted.
+    """
+    args = ckpt.get('args') if isinstance(ckpt, dict) else None
+    args = vars(args) if isinstance(args, argparse.Namespace) else args
+    recorded = args.get('mha') if isinstance(args, dict) else None
+    user = None if given is None else parse_fusion_heads(given, num_stages, '--num-heads', True)
+    if recorded is None:
+        if user is None:
+            raise CheckpointConversionError(
+                f'{source} does not record its fusion heads (no args.mha: its args were not '
+                'saved or were removed), and the weights have the same shapes for every head '
+                'count; pass --num-heads: 1 if it was trained without --mha (the reference\'s '
+                'default), else its --mha value, e.g. 4-4-4-4')
+        return user, '--num-heads'
+    heads = parse_fusion_heads(recorded, num_stages, f'args.mha of {source}')
+    if user is not None and user != heads:
+        raise CheckpointConversionError(
+            f'--num-heads {given} contradicts args.mha={recorded!r} of {source} '
+            f'({"-".join(map(str, heads))}); leave --num-heads out')
+    return heads, f'args.mha={recorded!r}'
+
+
 def pwam_rules(ref: str, ours: str) -> List[Tuple[str, str, bool]]:
     """(reference suffix, mmrrsis suffix, squeeze 1x1 conv) of one PWAM (fusion body)."""
     return [

@@ -171,10 +171,11 @@ def test_cli_reads_reference_checkpoints_safely(tiny_model, tmp_path):
     ref, bert = reference_layout(tiny_model)
     src = str(tmp_path / 'model_best.pth')
     torch.save(dict(model=ref, bert_model=bert, optimizer=dict(), epoch=3, lr_scheduler=dict(),
-                    args=argparse.Namespace(model='lavt', lr=5e-5)), src)
-    state, dropped = lavt2mmrrsis.convert(src, TINY)
-    tiny_model.load_state_dict(state, strict=True)
-    assert len(dropped) == 2
+                    args=argparse.Namespace(model='lavt', lr=5e-5, mha='')), src)
+    out = lavt2mmrrsis.convert(src, TINY)
+    tiny_model.load_state_dict(out['state'], strict=True)
+    assert len(out['dropped']) == 2
+    assert out['heads'] == [1, 1, 1, 1] and out['cfg_options'] == {} and out['stripped'] == []
     model, bert_sd = split_reference_checkpoint(load_reference_checkpoint(src), src)
     assert bert_sd is not None and 'classifier.conv1_1.bias' in model
     # any other pickled class stays refused
@@ -184,3 +185,98 @@ def test_cli_reads_reference_checkpoints_safely(tiny_model, tmp_path):
         load_reference_checkpoint(bad)
     with pytest.raises(FileNotFoundError, match='missing.pth'):
         load_reference_checkpoint(str(tmp_path / 'missing.pth'))
+
+
+def save_reference(path, model, bert=None, **args):
+    """A checkpoint as the reference training script writes it (``args`` left out if empty)."""
+    ckpt = dict(model=model, optimizer=dict(), epoch=3)
+    if bert is not None:
+        ckpt['bert_model'] = bert
+    if args:
+        ckpt['args'] = argparse.Namespace(model='lavt', **args)
+    torch.save(ckpt, path)
+    return str(path)
+
+
+def test_cli_writes_the_heads_of_args_mha_into_meta(tiny_model, tmp_path, monkeypatch, capsys):
+    ref, bert = reference_layout(tiny_model)
+    src = save_reference(tmp_path / 'mha.pth', ref, bert, mha='4-4-4-4')
+    dst = str(tmp_path / 'mha_mmrrsis.pth')
+    monkeypatch.setattr(sys, 'argv', ['lavt2mmrrsis.py', src, dst, '--config', TINY])
+    lavt2mmrrsis.main()
+    printed = capsys.readouterr().out
+    assert 'heads per stage: 4-4-4-4 (from args.mha=' in printed
+    options = {f'model.backbone.fusion.{i}.num_heads': 4 for i in range(4)}
+    assert '--cfg-options ' + ' '.join(f'{k}=4' for k in options) in printed
+    meta = torch.load(dst, weights_only=True)['meta']
+    assert meta['fusion_heads'] == [4, 4, 4, 4] and meta['cfg_options'] == options
+    assert Config.fromstring(meta['cfg'], '.py').model.backbone.fusion[2].num_heads == 4
+    # what tools/test.py does with those options: a 4-head model that the weights fill
+    cfg = Config.fromfile(TINY)
+    cfg.merge_from_dict(meta['cfg_options'])
+    cfg.model.pop('data_preprocessor')
+    four = MODELS.build(cfg.model)
+    assert [f.attn.num_heads for f in four.backbone.fusions] == [4, 4, 4, 4]
+    four.load_state_dict(torch.load(dst, weights_only=True)['state_dict'], strict=True)
+    # the reason the count must come from args: 1 and 4 heads have the same shapes
+    assert expected(four) == expected(tiny_model)
+
+
+def test_heads_may_differ_per_stage_and_must_be_known(tiny_model, tmp_path):
+    ref, bert = reference_layout(tiny_model)
+    out = lavt2mmrrsis.convert(save_reference(tmp_path / 'a.pth', ref, bert, mha='1-2-4-8'), TINY)
+    assert out['heads'] == [1, 2, 4, 8]
+    assert out['cfg_options'] == {'model.backbone.fusion.1.num_heads': 2,
+                                  'model.backbone.fusion.2.num_heads': 4,
+                                  'model.backbone.fusion.3.num_heads': 8}
+    assert [f.num_heads for f in out['cfg'].model.backbone.fusion] == [1, 2, 4, 8]
+    bare = save_reference(tmp_path / 'no_args.pth', ref, bert)
+    with pytest.raises(CheckpointConversionError, match='no args.mha.*pass --num-heads'):
+        lavt2mmrrsis.convert(bare, TINY)
+    out = lavt2mmrrsis.convert(bare, TINY, num_heads='4')
+    assert out['heads'] == [4, 4, 4, 4] and out['heads_from'] == '--num-heads'
+    default = save_reference(tmp_path / 'default.pth', ref, bert, mha='')
+    with pytest.raises(CheckpointConversionError, match='contradicts'):
+        lavt2mmrrsis.convert(default, TINY, num_heads='4-4-4-4')
+    odd = save_reference(tmp_path / 'odd.pth', ref, bert, mha='4-4')
+    with pytest.raises(CheckpointConversionError, match="args.mha of .* is '4-4'"):
+        lavt2mmrrsis.convert(odd, TINY)
+
+
+def test_ddp_prefix_is_removed_from_model_and_bert(tiny_model, tmp_path, monkeypatch, capsys):
+    ref, bert = reference_layout(tiny_model)
+    plain = lavt2mmrrsis.convert(save_reference(tmp_path / 'plain.pth', ref, bert, mha=''),
+                                 TINY)['state']
+
+    def wrapped(state):
+        return OrderedDict(('module.' + k, v) for k, v in state.items())
+
+    src = save_reference(tmp_path / 'ddp.pth', wrapped(ref), wrapped(bert), mha='')
+    out = lavt2mmrrsis.convert(src, TINY)
+    assert out['stripped'] == ['model', 'bert_model']
+    assert out['state'].keys() == plain.keys()
+    assert all(torch.equal(out['state'][k], plain[k]) for k in plain)
+    one = OrderedDict(ref)
+    one.update(('text_encoder.' + k, v) for k, v in bert.items())
+    out = lavt2mmrrsis.convert(save_reference(tmp_path / 'one.pth', wrapped(one), mha=''), TINY)
+    assert out['stripped'] == ['model'] and out['state'].keys() == plain.keys()
+    monkeypatch.setattr(sys, 'argv', ['lavt2mmrrsis.py', src, str(tmp_path / 'o.pth'),
+                                      '--config', TINY])
+    lavt2mmrrsis.main()
+    assert 'bert_model: removed the DDP prefix "module." from every key' in capsys.readouterr().out
+    mixed = wrapped(ref)
+    mixed['classifier.conv1_1.bias'] = mixed.pop('module.classifier.conv1_1.bias')
+    with pytest.raises(CheckpointConversionError, match=r'\(model\).*carry the DDP prefix'):
+        lavt2mmrrsis.convert(save_reference(tmp_path / 'mixed.pth', mixed, bert, mha=''), TINY)
+
+
+def test_other_layouts_are_named(tiny_model, tmp_path):
+    _, bert = reference_layout(tiny_model)
+    other = save_reference(tmp_path / 'other.pth', {'encoder.conv.weight': torch.zeros(1)}, bert,
+                           mha='')
+    with pytest.raises(CheckpointConversionError, match='no backbone.layers.* keys: not a LAVT'):
+        lavt2mmrrsis.convert(other, TINY)
+    nothing = str(tmp_path / 'nothing.pth')
+    torch.save(dict(optimizer=dict(), epoch=3), nothing)
+    with pytest.raises(CheckpointConversionError, match='neither a "model" entry'):
+        lavt2mmrrsis.convert(nothing, TINY)
