@@ -3,6 +3,7 @@ import argparse
 import os
 import os.path as osp
 import sys
+from functools import partial
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a checkout
 
@@ -10,6 +11,7 @@ import mmrrsis  # noqa: E402,F401  (applies the compatibility layer first)
 from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
+from mmrrsis.engine.runner.strict_loading import load_checkpoint_strictly  # noqa: E402
 from mmrrsis.registry import RUNNERS  # noqa: E402
 from mmrrsis.utils import adapt_cfg_to_machine, register_all_modules  # noqa: E402
 
@@ -19,6 +21,9 @@ def parse_args():
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--work-dir', help='where evaluation metrics are saved')
+    parser.add_argument('--allow-partial', action='store_true',
+                        help='load a checkpoint that does not fit the config anyway: what fits is '
+                        'loaded, the rest keeps its initial weights (mmengine only warns)')
     parser.add_argument('--show', action='store_true', help='show prediction results')
     parser.add_argument('--show-dir',
                         help='folder where the painted pictures are saved (relative: inside the work dir)')
@@ -69,6 +74,9 @@ def main():
     if args.show or args.show_dir:
         cfg = trigger_visualization_hook(cfg, args)
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+    if not args.allow_partial:
+        # mmengine loads with strict=False and would score a partly random model
+        runner.load_checkpoint = partial(load_checkpoint_strictly, runner)
     runner.test()
 
 
