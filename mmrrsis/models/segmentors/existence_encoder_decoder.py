@@ -5,7 +5,7 @@ from mmseg.utils import ConfigType, OptSampleList, SampleList
 from torch import Tensor
 
 from mmrrsis.registry import MODELS
-from ..utils.text_feats import TextFeats, gather_text
+from ..utils.text_feats import TextFeats
 from .referring_encoder_decoder import ReferringEncoderDecoder, scores_masks
 
 
@@ -63,8 +63,7 @@ class ExistenceEncoderDecoder(ReferringEncoderDecoder):
 
     def loss(self, inputs: Tensor, data_samples: SampleList) -> dict:
         """Decode, existence and auxiliary losses, prefixed ``decode.``, ``exist.``, ``aux.``."""
-        text = gather_text([s.get('text') for s in data_samples], 'ExistenceEncoderDecoder.loss')
-        x, text_feats = self.extract_feat(inputs, text)
+        x, text_feats = self._encode(inputs, data_samples, 'ExistenceEncoderDecoder.loss')
         keep = self._mask_loss_samples(data_samples)
         seg_logits, extras = self.decode_outputs(x, text_feats)
         decode = self._mask_losses(self.decode_head, seg_logits, data_samples, keep)
@@ -78,9 +77,8 @@ class ExistenceEncoderDecoder(ReferringEncoderDecoder):
     def encode_decode_outputs(self, inputs: Tensor,
                               batch_img_metas: List[dict]) -> Dict[str, Tensor]:
         """``seg_logits`` (B, C, H, W) and ``existence_logits`` (B,)."""
-        text = gather_text([m.get('text') for m in batch_img_metas],
-                           'ExistenceEncoderDecoder.encode_decode')
-        x, text_feats = self.extract_feat(inputs, text)
+        x, text_feats = self._encode(inputs, batch_img_metas,
+                                     'ExistenceEncoderDecoder.encode_decode')
         raw_logits, extras = self.decode_outputs(x, text_feats)
         return dict(
             seg_logits=self.decode_head.predict_by_feat(raw_logits, batch_img_metas),

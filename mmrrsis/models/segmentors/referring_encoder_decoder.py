@@ -113,6 +113,12 @@ class ReferringEncoderDecoder(EncoderDecoder):
             x = self._call(self.neck, 'forward', x, text_feats)
         return x, text_feats
 
+    def _encode(self, inputs: Tensor, items: list,
+                where: str) -> Tuple[List[Tensor], TextFeats]:
+        """:meth:`extract_feat` of the batch with the ``text`` each sample or meta in ``items``
+        carries; ``where`` names the caller in the error for missing text."""
+        return self.extract_feat(inputs, gather_text([i.get('text') for i in items], where))
+
     def decode_outputs(self, x: List[Tensor],
                        text_feats: TextFeats) -> Tuple[Tensor, Dict[str, Tensor]]:
         """The decode head's (B, C, h, w) logits and its named extra outputs (see
@@ -158,8 +164,7 @@ class ReferringEncoderDecoder(EncoderDecoder):
 
     def loss(self, inputs: Tensor, data_samples: SampleList) -> dict:
         """Decode and auxiliary head losses of a batch, prefixed ``decode.`` and ``aux.``."""
-        text = gather_text([s.get('text') for s in data_samples], 'ReferringEncoderDecoder.loss')
-        x, text_feats = self.extract_feat(inputs, text)
+        x, text_feats = self._encode(inputs, data_samples, 'ReferringEncoderDecoder.loss')
         decode = self._call(self.decode_head, 'loss', x, text_feats, data_samples, self.train_cfg)
         losses = {f'decode.{name}': value for name, value in decode.items()}
         losses.update(self._auxiliary_losses(x, text_feats, data_samples))
@@ -177,9 +182,8 @@ class ReferringEncoderDecoder(EncoderDecoder):
             dict[str, Tensor]: ``seg_logits`` (B, C, H, W), and in subclasses further
             per-sample outputs (B, ...).
         """
-        text = gather_text([m.get('text') for m in batch_img_metas],
-                           'ReferringEncoderDecoder.encode_decode')
-        x, text_feats = self.extract_feat(inputs, text)
+        x, text_feats = self._encode(inputs, batch_img_metas,
+                                     'ReferringEncoderDecoder.encode_decode')
         return dict(seg_logits=self._call(self.decode_head, 'predict', x, text_feats,
                                           batch_img_metas, self.test_cfg))
 
@@ -310,9 +314,7 @@ class ReferringEncoderDecoder(EncoderDecoder):
         """Raw decode-head logits, without post-processing."""
         if data_samples is None:
             raise ValueError('ReferringEncoderDecoder._forward needs data samples with text')
-        text = gather_text([s.get('text') for s in data_samples],
-                           'ReferringEncoderDecoder._forward')
-        x, text_feats = self.extract_feat(inputs, text)
+        x, text_feats = self._encode(inputs, data_samples, 'ReferringEncoderDecoder._forward')
         return self._call(self.decode_head, 'forward', x, text_feats)
 
     def aug_test(self, inputs, batch_img_metas, rescale=True):
