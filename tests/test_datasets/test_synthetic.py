@@ -273,6 +273,28 @@ def test_rrsisd_second_refs_point_at_other_objects(rrsisd):
         assert first['sentences'][0]['sent'] != second['sentences'][0]['sent']
 
 
+def test_colour_pairs_write_each_image_twice_with_two_colour_targets(tmp_path):
+    summary = make_refsegrs(str(tmp_path), 6, seed=0, size=48, colour_pairs=True)
+    assert summary['attributes']['color'] == 12 and sum(summary['samples'].values()) == 12
+    for split in SPLITS:
+        lines = dict(line.rstrip('\n').split(' ', 1)
+                     for line in open(tmp_path / f'output_phrase_{split}.txt'))
+        assert len(lines) % 2 == 0
+        for first in (int(i) for i in lines if int(i) % 2 == 0):
+            a, b = (tifffile.imread(tmp_path / folder / f'{i}.tif')
+                    for folder in ('images',) for i in (first, first + 1))
+            np.testing.assert_array_equal(a, b)
+            masks = [tifffile.imread(tmp_path / 'masks' / f'{i}.tif') > 0
+                     for i in (first, first + 1)]
+            assert all(m.any() for m in masks) and not (masks[0] & masks[1]).any()
+            expressions = [lines[str(i)] for i in (first, first + 1)]
+            assert expressions[0] != expressions[1]
+            assert category_from_expression(expressions[0], REFSEGRS_CATEGORIES) == \
+                category_from_expression(expressions[1], REFSEGRS_CATEGORIES)
+    with pytest.raises(ValueError, match='no_target_share'):
+        make_refsegrs(str(tmp_path), 4, colour_pairs=True, no_target_share=0.2)
+
+
 @pytest.mark.parametrize('kwargs, match', [
     (dict(size=40), 'at least 48'),
     (dict(split_ratios=(1, 1)), 'three non-negative'),

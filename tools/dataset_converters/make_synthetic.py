@@ -2,6 +2,7 @@
 
     python tools/dataset_converters/make_synthetic.py {refsegrs,rrsisd} OUT_DIR \
         --num-images N --seed S [--size PX] [--splits 0.6,0.2,0.2] [--no-target-share 0.3]
+        [--colour-pairs]
 
 Besides the dataset files it writes OUT_DIR/bert_vocab/vocab.txt, a WordPiece vocabulary
 that covers every generated expression, for offline tests and tiny configs. With
@@ -48,12 +49,19 @@ def parse_args():
     parser.add_argument('--no-target-share', type=float, default=0.0,
                         help='share of each split\'s expressions that name something the image '
                         'does not show, written to no_target.json (default: 0)')
+    parser.add_argument('--colour-pairs', action='store_true',
+                        help='refsegrs only: every image written twice, once for each of two '
+                        'same-category objects named by their colour')
     return parser.parse_args()
 
 
 def main():
     args = parse_args()
     kwargs = dict(seed=args.seed, split_ratios=args.splits, no_target_share=args.no_target_share)
+    if args.colour_pairs:
+        if args.format != 'refsegrs':
+            raise SystemExit('--colour-pairs writes the RefSegRS layout only')
+        kwargs['colour_pairs'] = True
     if args.size is not None:
         kwargs['size'] = args.size
     summary = GENERATORS[args.format](args.out_dir, args.num_images, **kwargs)

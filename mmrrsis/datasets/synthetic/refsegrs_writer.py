@@ -1,7 +1,7 @@
 """Writes a synthetic dataset in the RefSegRS layout."""
 import os
 import os.path as osp
-from typing import Sequence
+from typing import List, Sequence
 
 import numpy as np
 import tifffile
@@ -14,12 +14,34 @@ from .scenes import make_scene
 from .splits import SPLITS, assign_splits, check_args
 from .vocab import build_vocab
 
+
+def _write_colour_pair(rng, out_dir: str, index: int, split: str, size: int,
+                       lines: dict) -> List[dict]:
+    """Writes one colour scene as ids 2 * index (object 0) and 2 * index + 1 (object 1)."""
+    scene, _ = make_scene(rng, REFSEGRS_SPECS, size, attribute='color')
+    records = []
+    for target in (0, 1):
+        img_id = 2 * index + target
+        attribute, expression = describe(rng, scene, target, 'color')
+        tifffile.imwrite(osp.join(out_dir, 'images', f'{img_id}.tif'), scene.image,
+                         photometric='rgb')
+        tifffile.imwrite(osp.join(out_dir, 'masks', f'{img_id}.tif'),
+                         scene.masks[target].astype(np.uint8) * 255, photometric='minisblack')
+        lines[split].append(f'{img_id} {expression}')
+        records.append(dict(
+            id=img_id, split=split, file=f'images/{img_id}.tif',
+            objects=[object_record(o) for o in scene.objects],
+            targets=[target_record(scene, target, attribute, expression)]))
+    return records
+
+
 def make_refsegrs(out_dir: str,
                   num_images: int,
                   seed: int = 0,
                   size: int = 512,
                   split_ratios: Sequence[float] = (0.6, 0.2, 0.2),
-                  no_target_share: float = 0.0) -> dict:
+                  no_target_share: float = 0.0,
+                  colour_pairs: bool = False) -> dict:
     """Writes a synthetic dataset in the RefSegRS layout.
 
     Files: ``images/<id>.tif`` (RGB), ``masks/<id>.tif`` (0/255), ``output_phrase_<split>.txt``
@@ -28,6 +50,10 @@ def make_refsegrs(out_dir: str,
     With ``no_target_share`` > 0 also ``no_target.json`` (see
     :mod:`mmrrsis.datasets.synthetic.no_target`; ``image_id`` a string as the loader reads
     it); every other file is then byte-identical to the dataset without negatives.
+    With ``colour_pairs`` every scene is built on colour and written twice (ids 2k and
+    2k + 1, same split), once for each of two same-category objects, each named by its
+    colour: the expression alone decides which of two masks on one image is meant, so a
+    text-blind model stays near 50 mIoU.
 
     Args:
         out_dir (str): Dataset root to write into (created when missing).
@@ -38,6 +64,8 @@ def make_refsegrs(out_dir: str,
             Defaults to (0.6, 0.2, 0.2).
         no_target_share (float): Share of each split's expressions that are exact
             no-target expressions, in [0, 1). Defaults to 0.
+        colour_pairs (bool): Two colour-named targets per image, as above (no second
+            wording, no no-target expressions). Defaults to False.
 
     Returns:
         dict: Summary with ``samples`` (expressions with a target, per split),
@@ -47,12 +75,18 @@ def make_refsegrs(out_dir: str,
         attribute, ``same_category_count``) and ``no_target`` (kind, category, expression).
     """
     check_args(num_images, size, split_ratios, no_target_share)
+    if colour_pairs and no_target_share > 0:
+        raise ValueError('make_refsegrs(colour_pairs=True) writes no no-target expressions; '
+                         f'got no_target_share={no_target_share}')
     rng = np.random.default_rng(seed)
     for folder in ('images', 'masks'):
         os.makedirs(osp.join(out_dir, folder), exist_ok=True)
     lines = {split: [] for split in SPLITS}
     records = []
     for img_id, split in enumerate(assign_splits(num_images, split_ratios)):
+        if colour_pairs:
+            records += _write_colour_pair(rng, out_dir, img_id, split, size, lines)
+            continue
         scene, attribute = make_scene(rng, REFSEGRS_SPECS, size)
         described = [describe(rng, scene, 0, attribute)]
         if rng.random() < SECOND_EXPRESSION_SHARE:

@@ -222,8 +222,10 @@ def _draw(rng, size: int, objects: List[SceneObject],
     return np.clip(noisy, 0, 255).astype(np.uint8), np.asarray(labels)
 
 
-def make_scene(rng, specs: Sequence[Category], size: int) -> Tuple[Scene, str]:
-    """Picks the target's attribute and category, then lays out and draws a scene.
+def make_scene(rng, specs: Sequence[Category], size: int,
+               attribute: Optional[str] = None) -> Tuple[Scene, str]:
+    """Picks the target's attribute (unless given) and category, then lays out and draws a
+    scene.
 
     Shapes with a random aspect or rotation can spoil a planned size difference, so such
     a layout is redrawn until the attribute singles out the target (object 0).
@@ -231,8 +233,12 @@ def make_scene(rng, specs: Sequence[Category], size: int) -> Tuple[Scene, str]:
     Returns:
         tuple: The scene and the attribute to describe its target by.
     """
-    attributes = list(ATTRIBUTE_SHARES)
-    attribute = attributes[rng.choice(len(attributes), p=list(ATTRIBUTE_SHARES.values()))]
+    if attribute is None:
+        attributes = list(ATTRIBUTE_SHARES)
+        attribute = attributes[rng.choice(len(attributes), p=list(ATTRIBUTE_SHARES.values()))]
+    elif attribute not in ATTRIBUTE_SHARES:
+        raise ValueError(f'synthetic scene attribute {attribute!r} is not one of '
+                         f'{sorted(ATTRIBUTE_SHARES)}')
     candidates = [s for s in specs if supports(s, attribute)]
     spec = candidates[rng.integers(len(candidates))]
     for _ in range(MAX_LAYOUT_TRIES):
