@@ -14,11 +14,13 @@ REFSEGRS_CATEGORIES = ('road', 'vehicle', 'car', 'van', 'building', 'truck', 'tr
                        'impervious surface', 'tree')
 
 
-def read_phrase_file(path: str) -> List[Tuple[int, str, str]]:
+def read_phrase_file(path: str, dataset: str = 'RefSegRS') -> List[Tuple[int, str, str]]:
     """Reads a RefSegRS phrase file: "<id> <expression>" per line, split on the first space.
 
     Args:
         path (str): The ``output_phrase_<split>.txt`` file.
+        dataset (str): Dataset name for the messages (RISBench shares the format).
+            Defaults to 'RefSegRS'.
 
     Returns:
         list[tuple[int, str, str]]: (line number from 1, image id, stripped expression) of every
@@ -29,7 +31,7 @@ def read_phrase_file(path: str) -> List[Tuple[int, str, str]]:
         ValueError: When a line is not UTF-8 text; names the file and line.
     """
     if not osp.isfile(path):
-        raise FileNotFoundError(f'RefSegRS phrase file {path} is missing')
+        raise FileNotFoundError(f'{dataset} phrase file {path} is missing')
     with open(path, 'rb') as f:
         raw_lines = f.read().splitlines()
     entries = []

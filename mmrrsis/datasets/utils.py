@@ -1,7 +1,7 @@
 """Helpers shared by the referring datasets."""
 import os.path as osp
 import re
-from typing import Iterable, Optional, Sequence
+from typing import Iterable, Mapping, Optional, Sequence, Tuple
 
 MAX_LISTED_MISSING = 20
 
@@ -27,6 +27,31 @@ def category_from_expression(expression: str, names: Sequence[str]) -> Optional[
     return max(found, key=len) if found else None
 
 
+def category_by_first_match(expression: str,
+                            lexicon: Mapping[str, str]) -> Optional[str]:
+    """Finds the category an expression refers to by the name or alias it mentions first.
+
+    RISBench expressions often name a second object after the referent ("the ship docked at
+    the harbor"), so the earliest mention wins; at the same position the longest alias wins.
+    Matches are whole words, case-insensitive, a trailing plural "s" allowed.
+
+    Args:
+        expression (str): The referring expression.
+        lexicon (Mapping[str, str]): Alias (category names included) -> category name.
+
+    Returns:
+        str | None: The category of the earliest alias, or None when none occurs.
+    """
+    text = expression.lower()
+    best = None  # (position, -alias length, category)
+    for alias, category in lexicon.items():
+        found = re.search(r'\b' + re.escape(alias.lower()) + r's?\b', text)
+        if found:
+            key = (found.start(), -len(alias), category)
+            best = key if best is None or key[:2] < best[:2] else best
+    return best[2] if best else None
+
+
 def check_files_exist(paths: Iterable[str], what: str, source: str) -> None:
     """Raises ONE error that lists every missing file, so a bad download is found at once.
 
@@ -46,6 +71,31 @@ def check_files_exist(paths: Iterable[str], what: str, source: str) -> None:
     tail = f'\n  ... and {more} more' if more > 0 else ''
     raise FileNotFoundError(
         f'{len(missing)} {what} file(s) listed in {source} are missing:\n  {listed}{tail}\n'
+        'Check the download, or run tools/dataset_converters/check_dataset.py for a full report.')
+
+
+def check_listed_files_exist(entries: Iterable[Tuple[str, str]], what: str) -> None:
+    """Like :func:`check_files_exist`, but names where each missing file is listed.
+
+    Args:
+        entries (Iterable[tuple[str, str]]): (file, where it is listed, e.g. "x.txt, line 3").
+        what (str): What the files are, for the message (e.g. 'RISBench image or mask').
+
+    Raises:
+        FileNotFoundError: When any file is missing; names the first 20 and the count.
+    """
+    missing = {}
+    for path, where in entries:
+        if path not in missing and not osp.isfile(path):
+            missing[path] = where
+    if not missing:
+        return
+    listed = '\n  '.join(f'{path} ({where})'
+                         for path, where in list(missing.items())[:MAX_LISTED_MISSING])
+    more = len(missing) - MAX_LISTED_MISSING
+    tail = f'\n  ... and {more} more' if more > 0 else ''
+    raise FileNotFoundError(
+        f'{len(missing)} {what} file(s) are missing:\n  {listed}{tail}\n'
         'Check the download, or run tools/dataset_converters/check_dataset.py for a full report.')
 
 
