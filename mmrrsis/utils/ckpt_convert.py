@@ -183,6 +183,33 @@ def reference_fusion_heads(ckpt: dict, num_stages: int, given: Optional[str],
     return heads, f'args.mha={recorded!r}'
 
 
+def fusion_heads_options(cfg, heads: List[int], config: str) -> Dict[str, int]:
+    """The flat ``--cfg-options`` that give the per-stage fusions of ``cfg`` ``heads`` heads.
+
+    Args:
+        cfg (Config): The config read from ``config``. Its ``model.backbone.fusion`` must be a
+            list of one fusion config per stage (LAVT's, RMSIN's and FIANet's are).
+        heads (list[int]): Heads per stage (see :func:`reference_fusion_heads`).
+        config (str): The config's file, for the message.
+
+    Returns:
+        dict: ``model.backbone.fusion.{i}.num_heads`` for each stage whose heads differ from
+        what ``cfg`` builds (empty when none do).
+
+    Raises:
+        CheckpointConversionError: when ``cfg`` has no such list.
+    """
+    fusion = cfg.model.backbone.get('fusion')
+    if not isinstance(fusion, (list, tuple)) or len(fusion) != len(heads) or \
+            not all(isinstance(f, dict) for f in fusion):
+        raise CheckpointConversionError(
+            f'{config} does not build one fusion per stage as a list of {len(heads)} configs '
+            f'(model.backbone.fusion is {fusion!r}), so the checkpoint\'s heads have no place')
+    built = [f.get('num_heads', 1) for f in fusion]
+    return {f'model.backbone.fusion.{i}.num_heads': h
+            for i, (h, b) in enumerate(zip(heads, built)) if h != b}
+
+
 def pwam_rules(ref: str, ours: str) -> List[Tuple[str, str, bool]]:
     """(reference suffix, mmrrsis suffix, squeeze 1x1 conv) of one PWAM (fusion body)."""
     return [

@@ -14,9 +14,14 @@ and object-position block (its next-stage input feeds nothing) and every stage's
 ``go_embedding``. Any other reference key with no place in the model, or a model key the
 checkpoint does not fill, is an error that lists them.
 
-The number of TMEM blocks is read from the weights and set in ``--config``'s neck (printed
-when it differs from the config); the converted keys are checked against the model that
-config builds (offline, no weights downloaded).
+The number of TMEM blocks is read from the weights and set in ``--config``'s neck. The heads
+of every FIAM attention (context, ground-object and spatial-position; the reference's
+``--mha``, by default one; TMEM's attention always has one) are read from the checkpoint's
+``args.mha`` as for LAVT: every head count has the same parameter shapes, so a checkpoint
+without it is refused unless ``--num-heads`` names the count. The overrides of ``--config``
+are kept in the converted ``meta`` as ``cfg_options`` and printed as the ``--cfg-options`` for
+``tools/test.py``; the converted keys are checked against the model that config builds with
+them (offline, no weights downloaded).
 
 Example::
 
@@ -28,7 +33,7 @@ import argparse
 import os.path as osp
 import re
 import sys
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import torch
 from mmengine.config import Config
@@ -38,9 +43,10 @@ sys.path.insert(0, ROOT)
 
 from mmrrsis.utils.ckpt_convert import (CheckpointConversionError,  # noqa: E402
                                         check_against_model, convert_with_own_rules,
-                                        cross_scale_mixer_rules, last_stage_dead_prefixes,
-                                        load_reference_checkpoint, model_state_shapes,
-                                        pixel_word_attention_rules, pwam_rules,
+                                        cross_scale_mixer_rules, fusion_heads_options,
+                                        last_stage_dead_prefixes, load_reference_checkpoint,
+                                        model_state_shapes, pixel_word_attention_rules,
+                                        pwam_rules, reference_fusion_heads,
                                         split_reference_checkpoint)
 
 DEFAULT_CONFIG = osp.join(ROOT, 'projects', 'fianet', 'configs', 'fianet_swinb_rrsisd.py')
@@ -119,22 +125,47 @@ def convert_fianet(model: Dict, bert: Dict = None) -> Tuple[Dict, List[str], int
     return state, dropped, num_blocks
 
 
-def config_with_tmem(config: str, num_blocks: int) -> Config:
-    """The config ``config`` with ``num_blocks`` TMEM blocks."""
+
+def config_with(config: str, num_blocks: int, heads: List[int]) -> Tuple[Config, Dict]:
+    """The config ``config`` with ``num_blocks`` TMEM blocks and the FIAM heads ``heads``, and
+    the flat ``--cfg-options`` that turn ``config`` into it."""
     cfg = Config.fromfile(config)
     if cfg.model.get('neck') is None or cfg.model.neck.get('type') != 'TMEM':
-        raise ValueError(f'{config} has no TMEM neck: a FIANet checkpoint needs one')
-    cfg.model.neck.num_blocks = num_blocks
-    return cfg
+        raise CheckpointConversionError(
+            f'{config} has no TMEM neck: a FIANet checkpoint needs one')
+    options = fusion_heads_options(cfg, heads, config)
+    if cfg.model.neck.get('num_blocks') != num_blocks:
+        options['model.neck.num_blocks'] = num_blocks
+    cfg.merge_from_dict(options)
+    return cfg, options
 
 
-def convert(src: str, config: str = DEFAULT_CONFIG):
-    """Returns (mmrrsis state dict, dropped reference keys, TMEM blocks, config) for ``src``."""
-    model, bert = split_reference_checkpoint(load_reference_checkpoint(src), src)
+def convert(src: str, config: str = DEFAULT_CONFIG, num_heads: Optional[str] = None) -> dict:
+    """Converts the reference FIANet checkpoint ``src`` for the model of ``config``.
+
+    Args:
+        src (str): The reference checkpoint.
+        config (str): The mmrrsis config. Defaults to
+            ``projects/fianet/configs/fianet_swinb_rrsisd.py``.
+        num_heads (str, optional): FIAM heads (``'4'`` or ``'4-4-4-4'``) for a checkpoint
+            without ``args.mha``; must agree with ``args.mha`` when both exist. Defaults to
+            None.
+
+    Returns:
+        dict: ``state`` (the mmrrsis state dict), ``dropped`` (reference keys that reach no
+        output), ``num_blocks`` (TMEM blocks), ``heads`` (per stage), ``heads_from`` (where
+        they were read), ``cfg_options`` (the overrides of ``config``) and ``cfg`` (the config
+        with them).
+    """
+    ckpt = load_reference_checkpoint(src)
+    model, bert = split_reference_checkpoint(ckpt, src)
     state, dropped, num_blocks = convert_fianet(model, bert)
-    cfg = config_with_tmem(config, num_blocks)
+    num_stages = len({k.split('.')[2] for k in model if k.startswith('backbone.layers.')})
+    heads, heads_from = reference_fusion_heads(ckpt, num_stages, num_heads, src)
+    cfg, options = config_with(config, num_blocks, heads)
     check_against_model(state, model_state_shapes(cfg.model))
-    return state, dropped, num_blocks, cfg
+    return dict(state=state, dropped=dropped, num_blocks=num_blocks, heads=heads,
+                heads_from=heads_from, cfg_options=options, cfg=cfg)
 
 
 def main():
@@ -144,18 +175,26 @@ def main():
     parser.add_argument('--config', default=DEFAULT_CONFIG,
                         help='mmrrsis config whose model the weights must fill '
                         '(default: projects/fianet/configs/fianet_swinb_rrsisd.py)')
+    parser.add_argument('--num-heads', default=None,
+                        help='FIAM attention heads per stage, in the reference\'s --mha syntax '
+                        '(4-4-4-4) or one number for all, for a checkpoint that does not record '
+                        'args.mha (1 if it was trained without --mha)')
     args = parser.parse_args()
-    state, dropped, num_blocks, cfg = convert(args.src, args.config)
-    configured = Config.fromfile(args.config).model.neck.num_blocks
-    print(f'{num_blocks} TMEM block(s)')
-    if configured != num_blocks:
-        print(f'{args.config} sets {configured} TMEM block(s): test with --cfg-options '
-              f'model.neck.num_blocks={num_blocks}')
-    print(f'dropped {len(dropped)} reference keys that reach no output: {dropped}')
+    out = convert(args.src, args.config, args.num_heads)
+    options = out['cfg_options']
+    print(f'{out["num_blocks"]} TMEM block(s)')
+    print(f'FIAM attention heads per stage: {"-".join(map(str, out["heads"]))} '
+          f'(from {out["heads_from"]})')
+    if options:
+        print(f'{args.config} builds another model: test with --cfg-options ' +
+              ' '.join(f'{k}={v}' for k, v in options.items()) +
+              ' (kept in the converted meta as cfg_options)')
+    print(f'dropped {len(out["dropped"])} reference keys that reach no output: {out["dropped"]}')
     meta = dict(converted_from=osp.basename(args.src), config=osp.basename(args.config),
-                neck=dict(num_blocks=num_blocks), cfg=cfg.pretty_text)
-    torch.save(dict(state_dict=state, meta=meta), args.dst)
-    print(f'wrote {len(state)} tensors to {args.dst}')
+                neck=dict(num_blocks=out['num_blocks']), fusion_heads=out['heads'],
+                cfg_options=options, cfg=out['cfg'].pretty_text)
+    torch.save(dict(state_dict=out['state'], meta=meta), args.dst)
+    print(f'wrote {len(out["state"])} tensors to {args.dst}')
 
 
 if __name__ == '__main__':

@@ -41,8 +41,8 @@ from mmengine.config import Config
 
 sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..'))
 
-from mmrrsis.utils.ckpt_convert import (CheckpointConversionError,  # noqa: E402
-                                        check_against_model, convert_lavt_lineage,
+from mmrrsis.utils.ckpt_convert import (check_against_model,  # noqa: E402
+                                        convert_lavt_lineage, fusion_heads_options,
                                         last_stage_dead_prefixes, load_reference_checkpoint,
                                         model_state_shapes, reference_fusion_heads,
                                         split_reference_checkpoint, strip_ddp_prefix)
@@ -51,24 +51,11 @@ DEFAULT_CONFIG = osp.join(osp.dirname(osp.abspath(__file__)), '..', '..', 'confi
                           'lavt', 'lavt_swinb_refsegrs.py')
 
 
-def configured_heads(cfg: Config, config: str, num_stages: int) -> List[int]:
-    """The pixel-word attention heads per stage that ``cfg`` (read from ``config``) builds."""
-    fusion = cfg.model.backbone.get('fusion')
-    if not isinstance(fusion, (list, tuple)) or len(fusion) != num_stages or \
-            not all(isinstance(f, dict) for f in fusion):
-        raise CheckpointConversionError(
-            f'{config} does not build one fusion per stage as a list of {num_stages} configs '
-            f'(model.backbone.fusion is {fusion!r}); LAVT\'s configs do')
-    return [f.get('num_heads', 1) for f in fusion]
-
-
 def config_with_heads(config: str, heads: List[int]) -> Tuple[Config, Dict[str, int]]:
     """The config ``config`` with ``heads`` in its fusions, and the ``--cfg-options`` (flat
     keys) that turn ``config`` into it (empty when it already builds those heads)."""
     cfg = Config.fromfile(config)
-    built = configured_heads(cfg, config, len(heads))
-    options = {f'model.backbone.fusion.{i}.num_heads': h
-               for i, (h, b) in enumerate(zip(heads, built)) if h != b}
+    options = fusion_heads_options(cfg, heads, config)
     cfg.merge_from_dict(options)
     return cfg, options
 

@@ -14,6 +14,12 @@ downloaded): a reference key with no place in it, or a model key the checkpoint 
 is an error that lists them. The last stage's gates and scale branch of the reference reach no
 output; those keys are dropped and reported.
 
+The heads of each stage's pixel-word attention (the reference's ``--mha``, by default one) are
+read from the checkpoint's ``args.mha`` as for LAVT: every head count has the same parameter
+shapes, so a checkpoint without it is refused unless ``--num-heads`` names the count. The
+overrides of ``--config`` (CIM grid and blocks, heads) are kept in the converted ``meta`` as
+``cfg_options`` and printed as the ``--cfg-options`` for ``tools/test.py``.
+
 Key map: each stage's ``fusion`` + ``res_gate`` -> ``IIM.pwam`` (a PWAM with its gate),
 ``visual_gate`` -> ``scale_gate``, ``visual_residual.repblock`` -> ``scale_branch``;
 ``backbone.cim.*`` -> the CIM neck (``neck.*``); the decoder's ``rounting_func`` -> the routing
@@ -41,9 +47,10 @@ sys.path.insert(0, ROOT)
 
 from mmrrsis.utils.ckpt_convert import (CheckpointConversionError,  # noqa: E402
                                         check_against_model, convert_with_own_rules,
-                                        cross_scale_mixer_rules, last_stage_dead_prefixes,
-                                        load_reference_checkpoint, model_state_shapes,
-                                        pwam_rules, split_reference_checkpoint)
+                                        cross_scale_mixer_rules, fusion_heads_options,
+                                        last_stage_dead_prefixes, load_reference_checkpoint,
+                                        model_state_shapes, pwam_rules,
+                                        reference_fusion_heads, split_reference_checkpoint)
 
 DEFAULT_CONFIG = osp.join(ROOT, 'projects', 'rmsin', 'configs', 'rmsin_swinb_rrsisd.py')
 Rules = List[Tuple[str, str, bool]]
@@ -192,23 +199,47 @@ def convert_rmsin(model: Dict,
     return state, dropped, neck
 
 
-
-def config_with_neck(config: str, neck: dict) -> Config:
-    """The config ``config`` with the CIM neck arguments read from the weights."""
+def config_with(config: str, neck: dict, heads: List[int]) -> Tuple[Config, Dict]:
+    """The config ``config`` with the CIM neck arguments read from the weights and the fusion
+    heads ``heads``, and the flat ``--cfg-options`` that turn ``config`` into it."""
     cfg = Config.fromfile(config)
     if cfg.model.get('neck') is None or cfg.model.neck.get('type') != 'CIM':
-        raise ValueError(f'{config} has no CIM neck: an RMSIN checkpoint needs one')
-    cfg.model.neck.update(grid=tuple(neck['grid']), num_blocks=neck['num_blocks'])
-    return cfg
+        raise CheckpointConversionError(f'{config} has no CIM neck: an RMSIN checkpoint needs one')
+    options = fusion_heads_options(cfg, heads, config)
+    if tuple(cfg.model.neck.get('grid', (15, 15))) != tuple(neck['grid']):
+        options['model.neck.grid'] = tuple(neck['grid'])
+    if cfg.model.neck.get('num_blocks', 1) != neck['num_blocks']:
+        options['model.neck.num_blocks'] = neck['num_blocks']
+    cfg.merge_from_dict(options)
+    return cfg, options
 
 
-def convert(src: str, config: str = DEFAULT_CONFIG):
-    """Returns (mmrrsis state dict, dropped reference keys, CIM neck arguments, config)."""
-    model, bert = split_reference_checkpoint(load_reference_checkpoint(src), src)
+def convert(src: str, config: str = DEFAULT_CONFIG, num_heads: Optional[str] = None) -> dict:
+    """Converts the reference RMSIN checkpoint ``src`` for the model of ``config``.
+
+    Args:
+        src (str): The reference checkpoint.
+        config (str): The mmrrsis config. Defaults to
+            ``projects/rmsin/configs/rmsin_swinb_rrsisd.py``.
+        num_heads (str, optional): Fusion heads (``'4'`` or ``'4-4-4-4'``) for a checkpoint
+            without ``args.mha``; must agree with ``args.mha`` when both exist. Defaults to
+            None.
+
+    Returns:
+        dict: ``state`` (the mmrrsis state dict), ``dropped`` (reference keys that reach no
+        output), ``neck`` (CIM arguments), ``heads`` (per stage), ``heads_from`` (where they
+        were read), ``cfg_options`` (the overrides of ``config``) and ``cfg`` (the config with
+        them).
+    """
+    ckpt = load_reference_checkpoint(src)
+    model, bert = split_reference_checkpoint(ckpt, src)
     state, dropped, neck = convert_rmsin(model, bert)
-    cfg = config_with_neck(config, neck)
+    num_stages = len({k.split('.')[2] for k in model if k.startswith('backbone.layers.')})
+    heads, heads_from = reference_fusion_heads(ckpt, num_stages, num_heads, src)
+    cfg, options = config_with(config, neck, heads)
     check_against_model(state, model_state_shapes(cfg.model))
-    return state, dropped, neck, cfg
+    return dict(state=state, dropped=dropped, neck=neck, heads=heads, heads_from=heads_from,
+                cfg_options=options, cfg=cfg)
 
 
 def main():
@@ -218,24 +249,32 @@ def main():
     parser.add_argument('--config', default=DEFAULT_CONFIG,
                         help='mmrrsis config whose model the weights must fill '
                         '(default: projects/rmsin/configs/rmsin_swinb_rrsisd.py)')
+    parser.add_argument('--num-heads', default=None,
+                        help='pixel-word attention heads per stage, in the reference\'s --mha '
+                        'syntax (4-4-4-4) or one number for all, for a checkpoint that does not '
+                        'record args.mha (1 if it was trained without --mha)')
     args = parser.parse_args()
-    state, dropped, neck, cfg = convert(args.src, args.config)
-    grid = neck['grid']
+    out = convert(args.src, args.config, args.num_heads)
+    grid, options = out['neck']['grid'], out['cfg_options']
     print(f'CIM grid {grid[0]}x{grid[1]} (stage-4 size; {32 * grid[0]}x{32 * grid[1]} inputs), '
-          f'{neck["num_blocks"]} block(s)')
-    configured = Config.fromfile(args.config).model.neck
-    old = (tuple(configured.get('grid', (15, 15))), configured.get('num_blocks', 1))
-    if old != (tuple(grid), neck['num_blocks']):
-        print(f'{args.config} sets grid={old[0]}, num_blocks={old[1]}: test with --cfg-options '
-              f'model.neck.grid="{tuple(grid)}" model.neck.num_blocks={neck["num_blocks"]} '
-              f'(and inputs of that size)')
-    print(f'dropped {len(dropped)} reference keys that reach no output: {dropped}')
+          f'{out["neck"]["num_blocks"]} block(s)')
+    print(f'pixel-word attention heads per stage: {"-".join(map(str, out["heads"]))} '
+          f'(from {out["heads_from"]})')
+    if options:
+        print(f'{args.config} builds another model: test with --cfg-options ' +
+              ' '.join(f'{k}="{v}"' if isinstance(v, tuple) else f'{k}={v}'
+                       for k, v in options.items()) +
+              (' (and inputs of that size)' if 'model.neck.grid' in options else '') +
+              ' (kept in the converted meta as cfg_options)')
+    print(f'dropped {len(out["dropped"])} reference keys that reach no output: {out["dropped"]}')
     meta = dict(converted_from=osp.basename(args.src), config=osp.basename(args.config),
-                neck=dict(grid=list(grid), num_blocks=neck['num_blocks']),
-                cfg=cfg.pretty_text)
-    torch.save(dict(state_dict=state, meta=meta), args.dst)
-    print(f'wrote {len(state)} tensors to {args.dst}')
-
+                neck=dict(grid=list(grid), num_blocks=out['neck']['num_blocks']),
+                fusion_heads=out['heads'],
+                cfg_options={k: list(v) if isinstance(v, tuple) else v
+                             for k, v in options.items()},
+                cfg=out['cfg'].pretty_text)
+    torch.save(dict(state_dict=out['state'], meta=meta), args.dst)
+    print(f'wrote {len(out["state"])} tensors to {args.dst}')
 
 if __name__ == '__main__':
     main()

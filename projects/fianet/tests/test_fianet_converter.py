@@ -217,7 +217,7 @@ def test_cli_converts_a_saved_checkpoint(tiny_model, tmp_path, monkeypatch, caps
     ref = reference_layout(tiny_model, num_blocks=2)
     src, dst = str(tmp_path / 'model_best.pth'), str(tmp_path / 'fianet_mm.pth')
     torch.save(dict(model=ref, optimizer=dict(), epoch=3, lr_scheduler=dict(), best_oIoU=0.5,
-                    args=argparse.Namespace(model='lavt_one', num_tmem=2)), src)
+                    args=argparse.Namespace(model='lavt_one', num_tmem=2, mha='')), src)
     monkeypatch.setattr('sys.argv', ['fianet2mmrrsis.py', src, dst, '--config', TINY])
     fianet2mmrrsis.main()
     printed = capsys.readouterr().out
@@ -232,3 +232,44 @@ def test_cli_converts_a_saved_checkpoint(tiny_model, tmp_path, monkeypatch, caps
     model.load_state_dict(saved['state_dict'], strict=True)
     assert torch.equal(model.neck.blocks[1].ffn[0].weight,
                        ref['backbone.tmem.block.1.ff.net.0.weight'])
+
+
+def _save(path, model, **args):
+    ref = reference_layout(model)
+    torch.save(dict(model=ref, optimizer=dict(), epoch=3,
+                    args=argparse.Namespace(model='lavt_one', **args)), str(path))
+    return str(path)
+
+
+def test_cli_writes_the_heads_of_args_mha(tiny_model, tmp_path, monkeypatch, capsys):
+    src, dst = _save(tmp_path / 'mha.pth', tiny_model, mha='2-2-4-4'), str(tmp_path / 'c.pth')
+    monkeypatch.setattr('sys.argv', ['fianet2mmrrsis.py', src, dst, '--config', TINY])
+    fianet2mmrrsis.main()
+    printed = capsys.readouterr().out
+    assert "heads per stage: 2-2-4-4 (from args.mha='2-2-4-4')" in printed
+    options = {f'model.backbone.fusion.{i}.num_heads': h for i, h in enumerate((2, 2, 4, 4))}
+    assert ' '.join(f'{k}={v}' for k, v in options.items()) in printed
+    saved = torch.load(dst, weights_only=True)
+    assert saved['meta']['cfg_options'] == options
+    cfg = _tiny_cfg()
+    cfg.merge_from_dict(saved['meta']['cfg_options'])
+    cfg.model.data_preprocessor = None
+    model = MODELS.build(cfg.model)
+    model.load_state_dict(saved['state_dict'], strict=True)
+    fusions = model.backbone.fusions
+    # every attention of a FIAM takes the stage's count (the reference's num_heads_fusion)
+    assert [(f.context.attn.num_heads, f.object_attn.num_heads, f.position_attn.num_heads)
+            for f in fusions[:3]] == [(2, 2, 2), (2, 2, 2), (4, 4, 4)]
+    assert fusions[3].context.attn.num_heads == 4
+    assert model.neck.blocks[0].attn.num_heads == 1
+
+
+def test_heads_must_be_recorded_or_given(tiny_model, tmp_path):
+    bare = _save(tmp_path / 'bare.pth', tiny_model, num_tmem=1)
+    with pytest.raises(CheckpointConversionError, match='no args.mha.*pass --num-heads'):
+        fianet2mmrrsis.convert(bare, TINY)
+    out = fianet2mmrrsis.convert(bare, TINY, num_heads='1')
+    assert out['heads'] == [1] * 4 and out['cfg_options'] == {}
+    odd = _save(tmp_path / 'odd.pth', tiny_model, mha='8')
+    with pytest.raises(CheckpointConversionError, match="args.mha of .* is '8'"):
+        fianet2mmrrsis.convert(odd, TINY)

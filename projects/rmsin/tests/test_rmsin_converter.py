@@ -275,7 +275,7 @@ def test_cli_writes_the_grid_of_the_weights(tiny_model, tmp_path, monkeypatch, c
     ref, bert = reference_layout(build(TINY_128))  # trained at 128 px, the config says 64
     src, dst = str(tmp_path / 'model_best.pth'), str(tmp_path / 'converted.pth')
     torch.save(dict(model=lavt_one(ref, bert), optimizer=dict(), epoch=3, lr_scheduler=dict(),
-                    args=argparse.Namespace(model='lavt_one', lr=3e-5)), src)
+                    args=argparse.Namespace(model='lavt_one', lr=3e-5, mha='')), src)
     monkeypatch.setattr(sys, 'argv', ['rmsin2mmrrsis.py', src, dst, '--config', TINY])
     rmsin2mmrrsis.main()
     printed = capsys.readouterr().out
@@ -287,3 +287,50 @@ def test_cli_writes_the_grid_of_the_weights(tiny_model, tmp_path, monkeypatch, c
     assert tuple(cfg.model.neck.grid) == (4, 4)
     model = MODELS.build(dict(cfg.model, data_preprocessor=None))
     model.load_state_dict(saved['state_dict'], strict=True)
+
+
+def save_reference(path, model, **args):
+    ref, bert = reference_layout(model)
+    torch.save(dict(model=lavt_one(ref, bert), optimizer=dict(), epoch=3,
+                    args=argparse.Namespace(model='lavt_one', **args)), str(path))
+    return str(path), ref
+
+
+def test_cli_writes_the_heads_of_args_mha(tiny_model, tmp_path, monkeypatch, capsys):
+    src, ref = save_reference(tmp_path / 'mha.pth', tiny_model, mha='4-4-4-4')
+    dst = str(tmp_path / 'converted.pth')
+    monkeypatch.setattr(sys, 'argv', ['rmsin2mmrrsis.py', src, dst, '--config', TINY])
+    rmsin2mmrrsis.main()
+    printed = capsys.readouterr().out
+    assert "heads per stage: 4-4-4-4 (from args.mha='4-4-4-4')" in printed
+    options = {f'model.backbone.fusion.{i}.num_heads': 4 for i in range(4)}
+    assert ' '.join(f'{k}={v}' for k, v in options.items()) in printed
+    saved = torch.load(dst, weights_only=True)
+    assert saved['meta']['cfg_options'] == options and saved['meta']['fusion_heads'] == [4] * 4
+    cfg = Config.fromfile(TINY)
+    cfg.merge_from_dict(saved['meta']['cfg_options'])
+    model = MODELS.build(dict(cfg.model, data_preprocessor=None))
+    model.load_state_dict(saved['state_dict'], strict=True)
+    assert [f.pwam.attn.num_heads for f in model.backbone.fusions] == [4, 4, 4, 4]
+    # four heads split the 24 query channels of stage 1 into 4 x 6: not the one-head logits
+    x = torch.randn(1, 24, 4, 4)
+    text, mask = torch.randn(1, 3, tiny_model.backbone.text.embed_dims), torch.ones(1, 3)
+    one = MODELS.build(dict(Config.fromfile(TINY).model, data_preprocessor=None))
+    one.load_state_dict(saved['state_dict'], strict=True)
+    four_out = model.backbone.fusions[0].pwam.attn(x.flatten(2).transpose(1, 2), text, mask)
+    one_out = one.backbone.fusions[0].pwam.attn(x.flatten(2).transpose(1, 2), text, mask)
+    assert not torch.allclose(four_out, one_out, atol=1e-4)
+
+
+def test_heads_must_be_recorded_or_given(tiny_model, tmp_path):
+    bare, _ = save_reference(tmp_path / 'bare.pth', tiny_model)
+    with pytest.raises(CheckpointConversionError, match='no args.mha.*pass --num-heads'):
+        rmsin2mmrrsis.convert(bare, TINY)
+    out = rmsin2mmrrsis.convert(bare, TINY, num_heads='2')
+    assert out['heads'] == [2] * 4 and out['heads_from'] == '--num-heads'
+    assert [f.num_heads for f in out['cfg'].model.backbone.fusion] == [2, 2, 2, 2]
+    default, _ = save_reference(tmp_path / 'default.pth', tiny_model, mha='')
+    out = rmsin2mmrrsis.convert(default, TINY)
+    assert out['heads'] == [1] * 4 and out['cfg_options'] == {}
+    with pytest.raises(CheckpointConversionError, match='contradicts'):
+        rmsin2mmrrsis.convert(default, TINY, num_heads='4')
