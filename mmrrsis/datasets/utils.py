@@ -1,7 +1,10 @@
 """Helpers shared by the referring datasets."""
+import math
 import os.path as osp
 import re
-from typing import Iterable, Mapping, Optional, Sequence, Tuple
+from typing import Iterable, List, Mapping, Optional, Sequence, Tuple
+
+from pycocotools import mask as mask_utils
 
 MAX_LISTED_MISSING = 20
 
@@ -117,3 +120,65 @@ def check_data_root(data_root: Optional[str], dataset: str) -> None:
         raise FileNotFoundError(
             f'{dataset}: data_root "{data_root}" does not exist. Set `data_root` in the dataset '
             'config to the folder that holds the dataset (see README "Datasets").')
+
+
+def _polygon_problem(polygon) -> Optional[str]:
+    if not isinstance(polygon, (list, tuple)):
+        return f'is a {type(polygon).__name__}, expected a flat [x1, y1, x2, y2, ...] list'
+    if len(polygon) < 6 or len(polygon) % 2:
+        # pycocotools would read 4 numbers as a box and fail inside a list on fewer
+        return f'has {len(polygon)} numbers, expected an even count of at least 6 (3 points)'
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+               for v in polygon):
+        return 'holds values that are not finite numbers'
+    return None
+
+
+def segmentation_rles(segmentation, height: Optional[int], width: Optional[int],
+                      where: str) -> List[dict]:
+    """A COCO ``segmentation`` as a list of compressed RLE dicts, their union the mask.
+
+    Accepted: a list of RLE dicts (RRSIS-D), a bare RLE dict (uncompressed ``counts`` get
+    compressed) and a list of flat polygons, several polygons meaning their union; polygons
+    are rasterised at the image's ``height`` x ``width`` by pycocotools and merged into one RLE.
+
+    Args:
+        segmentation: The annotation's ``segmentation`` value.
+        height (int, optional): Image height, needed for polygons.
+        width (int, optional): Image width, needed for polygons.
+        where (str): The annotation, named in errors (file, annotation and ref ids).
+
+    Returns:
+        list[dict]: RLE dicts with ``size`` [h, w] and ``counts`` as a string.
+
+    Raises:
+        ValueError: On an empty or malformed segmentation, naming ``where``.
+    """
+    if isinstance(segmentation, dict):
+        segmentation = [segmentation]
+    if not isinstance(segmentation, list) or not segmentation:
+        raise ValueError(f'{where}: segmentation {segmentation!r} is empty or not a list of '
+                         'polygons or RLE dicts')
+    if all(isinstance(s, dict) for s in segmentation):
+        rles = []
+        for i, rle in enumerate(segmentation):
+            size = rle.get('size')
+            if ('counts' not in rle or not isinstance(size, (list, tuple)) or len(size) != 2):
+                raise ValueError(f'{where}: RLE {i} is not a {{"size": [h, w], "counts"}} dict')
+            if isinstance(rle['counts'], list):
+                rle = mask_utils.frPyObjects(rle, *size)
+            counts = rle['counts']
+            rles.append(dict(size=[int(v) for v in size],
+                             counts=counts.decode('ascii') if isinstance(counts, bytes)
+                             else counts))
+        return rles
+    for i, polygon in enumerate(segmentation):
+        problem = _polygon_problem(polygon)
+        if problem:
+            raise ValueError(f'{where}: polygon {i} {problem}')
+    if not all(isinstance(v, int) and v > 0 for v in (height, width)):
+        raise ValueError(f'{where}: polygons need the image height and width, got '
+                         f'{height!r} x {width!r}')
+    rle = mask_utils.merge(mask_utils.frPyObjects([list(map(float, p)) for p in segmentation],
+                                                  height, width))
+    return [dict(size=[int(v) for v in rle['size']], counts=rle['counts'].decode('ascii'))]
