@@ -20,8 +20,10 @@ from .categories import (LONG, REFSEGRS_CATEGORIES, REFSEGRS_SPECS, RRSISD_CATEG
                          RRSISD_SPECS, VEHICLE_GROUP, Category)
 from .expressions import (POSITION_WORDS, SECOND_EXPRESSION_SHARE, SIZE_RATIO, SIZE_WORDS,
                           TEMPLATES, WHERE)
+from .jsonl_writer import JSONL_DATASETS, make_jsonl
 from .no_target import NO_TARGET_FILE, NO_TARGET_KINDS
 from .refsegrs_writer import make_refsegrs
+from .risbench_writer import RISBENCH_LAYOUTS, RISBENCH_SPECS, make_risbench
 from .rrsisd_writer import make_rrsisd
 from .scenes import ATTRIBUTE_SHARES, MAX_LAYOUT_TRIES, MIN_SIZE
 from .shapes import ALL_COLORS, GLASS, GRASS, PAINT, PALETTE, SOIL, WATER, Part, Polygon
@@ -34,5 +36,6 @@ __all__ = [
     'WHERE', 'TEMPLATES', 'SIZE_WORDS', 'SIZE_RATIO', 'SECOND_EXPRESSION_SHARE',
     'ATTRIBUTE_SHARES', 'MAX_LAYOUT_TRIES', 'MIN_SIZE', 'PALETTE', 'ALL_COLORS', 'GLASS',
     'WATER', 'SOIL', 'PAINT', 'GRASS', 'Polygon', 'Part', 'SPLITS', 'SPECIAL_TOKENS',
-    'NO_TARGET_FILE', 'NO_TARGET_KINDS'
+    'NO_TARGET_FILE', 'NO_TARGET_KINDS', 'make_risbench', 'RISBENCH_SPECS', 'RISBENCH_LAYOUTS',
+    'make_jsonl', 'JSONL_DATASETS'
 ]
