@@ -5,11 +5,13 @@ from .benchmark import (BenchmarkBareHead, Runner, bare_model_cfg, header, load_
                         make_batch, measure, state_bytes)
 from .flops import (COMPONENTS, EXPRESSION, TEXT_META_KEYS, TracedReferringModel, analyse,
                     build_inputs, component_of, sdpa_flop_jit, text_metainfo)
-from .synthetic_training import configure, set_input_size, train_and_test
+from .synthetic_training import (configure, empty_share, seed_scores, set_input_size,
+                                 train_and_test)
 
 __all__ = [
     'BenchmarkBareHead', 'Runner', 'bare_model_cfg', 'header', 'load_config', 'make_batch',
     'measure', 'state_bytes', 'COMPONENTS', 'EXPRESSION', 'TEXT_META_KEYS',
     'TracedReferringModel', 'analyse', 'build_inputs', 'component_of', 'sdpa_flop_jit',
-    'text_metainfo', 'configure', 'set_input_size', 'train_and_test'
+    'text_metainfo', 'configure', 'empty_share', 'seed_scores', 'set_input_size',
+    'train_and_test'
 ]

@@ -4,6 +4,7 @@ import os.path as osp
 import time
 from typing import Callable, Optional
 
+import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
 
@@ -57,3 +58,26 @@ def train_and_test(cfg: Config, after_test: Optional[Callable[[Runner], dict]] =
     metrics = runner.test()
     extra = after_test(runner) if after_test is not None else {}
     return dict({k: float(v) for k, v in metrics.items()}, train_seconds=train_time, **extra)
+
+
+def empty_share(runner: Runner, loader: str) -> float:
+    """Share (%) of a split's samples on which the trained model paints no pixel."""
+    dataloader = getattr(runner, loader)
+    model = runner.model
+    model.eval()
+    empty = total = 0
+    with torch.no_grad():
+        for batch in dataloader:
+            for sample in model.test_step(batch):
+                empty += int(not sample.pred_sem_seg.data.any())
+                total += 1
+    return 100.0 * empty / max(total, 1)
+
+
+def seed_scores(runner: Runner) -> dict:
+    """``after_test`` of a seeds run: the val metrics (``val/`` prefix) and the share of
+    empty predictions on val and test (``val/empty``, ``test/empty``, %)."""
+    scores = {f'val/{k}': float(v) for k, v in runner.val().items()}
+    scores['val/empty'] = empty_share(runner, 'val_dataloader')
+    scores['test/empty'] = empty_share(runner, 'test_dataloader')
+    return scores

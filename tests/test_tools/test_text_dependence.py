@@ -76,3 +76,44 @@ def test_script_trains_both_variants_and_reports(tmp_path):
     assert cfg.model.backbone.vision.pretrain_img_size == 48
     assert all(tuple(step['scale']) == (48, 48) for step in cfg.test_dataloader.dataset.pipeline
                if step['type'] == 'Resize')
+
+
+def test_seeds_mode_reports_every_seed_and_flags_a_collapse(tmp_path, monkeypatch, capsys):
+    tool = load_tool()
+    calls = []
+
+    def fake_run(config, root, work_dir, iters, seed, input_size=None, per_seed=False):
+        # seed 1 paints nothing on 96 % of the test samples: a collapse
+        calls.append((osp.basename(root), seed, per_seed))
+        test_empty = 96.0 if seed == 1 else 0.0
+        return {'mIoU': 80.0 + seed if seed != 1 else 0.5, 'val/mIoU': 90.0 - seed,
+                'val/empty': 0.0, 'test/empty': test_empty}
+
+    monkeypatch.setattr(tool, 'run', fake_run)
+    out = str(tmp_path / 'seeds.json')
+    results = tool.main(['configs/lavt/lavt_tiny_synthetic.py', '--seeds', '3', '--seed', '0',
+                         '--shuffled', '--colour-pairs', '--num-images', '4', '--size', '48',
+                         '--work-dir', str(tmp_path / 'work'), '--out', out])
+    assert calls == [(root, s, True) for root in ('data', 'data_shuffled') for s in (0, 1, 2)]
+    printed = capsys.readouterr().out
+    assert printed.count('COLLAPSED') == 2 and 'collapsed runs: 1 of 3' in printed
+    assert 'val  mIoU mean  89.00  min  88.00' in printed
+    assert 'test mIoU mean  54.17  min   0.50' in printed
+    assert [results['true expressions'][s]['collapsed'] for s in (0, 1, 2)] == \
+        [False, True, False]
+    with open(out) as f:
+        assert json.load(f)['colour_pairs'] is True
+    # the colour pairs: every image twice, so the split files list ids in pairs
+    ids = [int(i) for split in ('train', 'val', 'test')
+           for i, _ in _lines(str(tmp_path / 'work' / 'data'), split)]
+    assert sorted(ids) == list(range(8))
+
+
+def test_shuffled_needs_seeds():
+    tool = load_tool()
+    try:
+        tool.parse_args(['x.py', '--shuffled'])
+    except SystemExit as exc:
+        assert exc.code == 2
+    else:
+        raise AssertionError('--shuffled without --seeds was accepted')

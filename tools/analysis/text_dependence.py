@@ -13,6 +13,16 @@ side, one thread each, on 2 CPU cores)::
         --num-images 4000 --size 128 --input-size 128 --iters 4000
 
 Measured here: test mIoU 83.26 with the true expressions, 16.58 with shuffled ones.
+
+With ``--seeds N`` it trains the config on N training seeds (``--seed`` ... ``--seed`` + N - 1;
+the data are made once, with ``--seed``) on the true expressions, and with ``--shuffled`` also
+on the shuffled ones, then prints each seed's val and test mIoU, their mean and minimum, and
+flags a collapsed run: one whose prediction is empty on at least 95 % of the val or test
+samples. ``--colour-pairs`` makes the data two colour-named targets per image (each image
+written twice, see ``make_refsegrs``), where a text-blind model stays near 50 mIoU::
+
+    python tools/analysis/text_dependence.py projects/sbanet/configs/sbanet_tiny_synthetic.py \
+        --seeds 3 --colour-pairs --num-images 100 --size 64 --iters 1500
 """
 import argparse
 import json
@@ -28,7 +38,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 import mmrrsis  # noqa: E402,F401
 from mmengine.config import Config  # noqa: E402
 
-from mmrrsis.analysis import configure, train_and_test  # noqa: E402
+from mmrrsis.analysis import configure, seed_scores, train_and_test  # noqa: E402
 from mmrrsis.datasets.synthetic import make_refsegrs  # noqa: E402
 from mmrrsis.utils import register_all_modules  # noqa: E402
 
@@ -49,7 +59,25 @@ def parse_args(argv=None):
                         help='run one of the two trainings (e.g. to check the first before '
                         'paying for the second); the data are the same for a given seed')
     parser.add_argument('--out', default=None, help='also write the results to this JSON file')
-    return parser.parse_args(argv)
+    parser.add_argument('--seeds', type=int, default=None,
+                        help='train on this many seeds (true expressions) and report each '
+                        'seed\'s val/test mIoU, their mean and minimum and collapsed runs')
+    parser.add_argument('--shuffled', action='store_true',
+                        help='with --seeds: also train every seed on the shuffled expressions')
+    parser.add_argument('--colour-pairs', action='store_true',
+                        help='data with two same-category targets per image told apart only '
+                        'by their colour (each image written twice)')
+    args = parser.parse_args(argv)
+    if args.seeds is not None and args.seeds < 1:
+        parser.error(f'--seeds must be at least 1, got {args.seeds}')
+    if args.shuffled and args.seeds is None:
+        parser.error('--shuffled goes with --seeds (without it both trainings run anyway)')
+    return args
+
+
+# A run whose prediction is empty on at least this share (%) of a split's samples has
+# collapsed to "no target".
+COLLAPSE_EMPTY = 95.0
 
 
 def shuffle_expressions(src: str, dst: str, seed: int) -> None:
@@ -69,9 +97,51 @@ def shuffle_expressions(src: str, dst: str, seed: int) -> None:
 
 
 def run(config: str, data_root: str, work_dir: str, iters: int, seed: int,
-        input_size: Optional[int] = None) -> dict:
+        input_size: Optional[int] = None, per_seed: bool = False) -> dict:
     cfg = configure(Config.fromfile(config), data_root, work_dir, iters, seed, input_size)
-    return train_and_test(cfg)
+    return train_and_test(cfg, seed_scores if per_seed else None)
+
+
+def collapsed(result: dict) -> bool:
+    """Whether a seeds run painted nothing on at least COLLAPSE_EMPTY % of val or test."""
+    return max(result['val/empty'], result['test/empty']) >= COLLAPSE_EMPTY
+
+
+def seed_table(name: str, runs: dict) -> list:
+    """Lines of the seeds report of one kind of expressions: ``runs`` maps seed to result."""
+    lines = [f'  {name}']
+    for seed, res in runs.items():
+        flag = '  COLLAPSED' if collapsed(res) else ''
+        lines.append(f'    seed {seed:3d}  val mIoU {res["val/mIoU"]:6.2f}  test mIoU '
+                     f'{res["mIoU"]:6.2f}  empty val {res["val/empty"]:5.1f} % test '
+                     f'{res["test/empty"]:5.1f} %{flag}')
+    for split, key in (('val', 'val/mIoU'), ('test', 'mIoU')):
+        values = [res[key] for res in runs.values()]
+        lines.append(f'    {split:4s} mIoU mean {sum(values) / len(values):6.2f}  '
+                     f'min {min(values):6.2f}')
+    lines.append(f'    collapsed runs: {sum(collapsed(r) for r in runs.values())} of {len(runs)}')
+    return lines
+
+
+def main_seeds(args, data: str, shuffled: str) -> dict:
+    """The ``--seeds`` mode: N trainings per kind of expressions on the same data."""
+    kinds = [('true expressions', data)]
+    if args.shuffled:
+        kinds.append(('shuffled expressions', shuffled))
+    results = {}
+    for name, root in kinds:
+        results[name] = {}
+        for seed in range(args.seed, args.seed + args.seeds):
+            work_dir = osp.join(args.work_dir, f'{name.split()[0]}_seed{seed}')
+            results[name][seed] = run(args.config, root, work_dir, args.iters, seed,
+                                      args.input_size, per_seed=True)
+            results[name][seed]['collapsed'] = collapsed(results[name][seed])
+    print(f'\n{args.config}: {args.iters} iterations, {args.num_images} images of '
+          f'{args.size} px{" (colour pairs)" if args.colour_pairs else ""}, input '
+          f'{args.input_size or "as configured"}, seeds {args.seed}-{args.seed + args.seeds - 1}')
+    for name, runs in results.items():
+        print('\n'.join(seed_table(name, runs)))
+    return results
 
 
 def main(argv=None) -> dict:
@@ -80,8 +150,17 @@ def main(argv=None) -> dict:
     data = osp.join(args.work_dir, 'data')
     shuffled = osp.join(args.work_dir, 'data_shuffled')
     os.makedirs(args.work_dir, exist_ok=True)
-    make_refsegrs(data, args.num_images, seed=args.seed, size=args.size)
+    make_refsegrs(data, args.num_images, seed=args.seed, size=args.size,
+                  colour_pairs=args.colour_pairs)
     shuffle_expressions(data, shuffled, args.seed)
+    if args.seeds is not None:
+        results = main_seeds(args, data, shuffled)
+        if args.out:
+            with open(args.out, 'w') as f:
+                json.dump(dict(config=args.config, iters=args.iters, num_images=args.num_images,
+                               size=args.size, input_size=args.input_size,
+                               colour_pairs=args.colour_pairs, results=results), f, indent=1)
+        return results
     results = {}
     for name, root in (('true expressions', data), ('shuffled expressions', shuffled)):
         if args.only and not name.startswith(args.only):
