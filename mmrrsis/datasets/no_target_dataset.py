@@ -207,11 +207,13 @@ class NoTargetDataset:
                 found[self._image_key(info)].add(info['category'])
         categories = self._metainfo.get('categories') or ()
         if isinstance(self.dataset, RRSISDDataset):
+            # id -> name as the dataset read it (RRSIS-D: index into its categories)
+            names = self.dataset.category_names
             for ann in load_instances(self.dataset.ann_file)['annotations']:
                 index = ann.get('categories_id', ann.get('category_id'))
                 key = str(ann.get('image_id'))
-                if key in found and isinstance(index, int) and 0 <= index < len(categories):
-                    found[key].add(categories[index])
+                if key in found and isinstance(index, int) and index in names:
+                    found[key].add(names[index])
         elif isinstance(self.dataset, RefSegRSDataset):
             ann_dir = osp.dirname(self.dataset.ann_file)
             for split in ('train', 'val', 'test'):
