@@ -110,7 +110,9 @@ class ReferringJsonlDataset(BaseSegDataset):
     ``category`` is ``category_name`` when it is one of the dataset's categories, else the
     category named in ``sent`` (RefSegRS and RRSIS-D: the longest name, RISBench: the first).
     ``bbox`` (RRSIS-D: corners, not COCO xywh) and ``area`` (not the mask's pixel count) are
-    ignored. Every line has a target unless it carries ``"has_target": false`` (an mmrrsis
+    ignored. An RLE whose size differs from its image (RRSIS-D's 800x801 JPEGs) is resized
+    (nearest) to the image by ``LoadReferringAnnotations``; images are not opened here, so
+    ``tools/dataset_converters/check_dataset.py jsonl`` lists them. Every line has a target unless it carries ``"has_target": false`` (an mmrrsis
     extension that ``tools/dataset_converters/to_jsonl.py`` writes for no-target samples).
 
     Args:
