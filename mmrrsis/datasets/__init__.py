@@ -1,5 +1,6 @@
 from .jsonl import ReferringJsonlDataset
 from .no_target_dataset import NoTargetDataset
+from .nwpu_refer import NWPUReferDataset
 from .refsegrs import REFSEGRS_CATEGORIES, RefSegRSDataset
 from .risbench import RISBENCH_CATEGORIES, RISBENCH_LEXICON, RISBenchDataset
 from .rrsisd import RRSISD_CATEGORIES, RRSISDDataset
@@ -16,5 +17,5 @@ __all__ = [
     'swap_direction_words', 'category_from_expression', 'KeyPhraseMasker',
     'DEFAULT_KEY_PHRASE_LEXICON', 'ResumableInfiniteSampler', 'NoTargetDataset',
     'RISBenchDataset', 'RISBENCH_CATEGORIES', 'RISBENCH_LEXICON', 'ReferringJsonlDataset',
-    'category_by_first_match', 'RRSISHRDataset'
+    'category_by_first_match', 'RRSISHRDataset', 'NWPUReferDataset'
 ]
