@@ -15,8 +15,9 @@ summary) and the writers ``refsegrs_writer``, ``rrsisd_writer`` and the REFER-st
 drawn masks, and ``chinese``: the Chinese sentences of NWPU-Refer).
 
 The package imports only numpy, PIL, tifffile, pycocotools, scipy (mmseg's own dependency)
-and tokenizers (no torch, no mmseg), so its logic needs none of the training stack; importing it through the
-``mmrrsis.datasets`` package still loads that package's mmseg-based datasets.
+and tokenizers (no torch, no mmseg), so its logic needs none of the training stack;
+importing it through the ``mmrrsis.datasets`` package still loads that package's mmseg-based
+datasets.
 """
 from .categories import (LONG, REFSEGRS_CATEGORIES, REFSEGRS_SPECS, RRSISD_CATEGORIES,
                          RRSISD_SPECS, VEHICLE_GROUP, Category)
