@@ -64,12 +64,13 @@ def make_nwpu_refer(out_dir: str,
 
     * one single-target ref for the object its expressions single out, sentences
       ``[zh, en]`` ("左上角的红色汽车", "the red car at the top left");
-    * the 2nd, 4th... image of each split: a multi-target expression, "all the cars" / "所有的汽车", stored as one ref
-      per object of the category, all sharing the sentences (a loader that merges them gets
-      the union of 2-4 disjoint objects);
-    * the 1st, 3rd... image of each split: a no-target ref, an English expression that names nothing in the image
-      (a category, colour or position no drawn object has), category ``no target``, pointing
-      at an annotation with ``segmentation: []`` and a non-zero ``bbox``.
+    * the 2nd, 4th... image of each split: a multi-target expression, "all the cars" /
+      "所有的汽车", stored as one ref per object of the category, all sharing the sentences
+      (a loader that merges them gets the union of 2-4 disjoint objects);
+    * the 1st, 3rd... image of each split: a no-target ref, an English expression that names
+      nothing in the image (a category, colour or position no drawn object has), category
+      ``no target``, pointing at an annotation with ``segmentation: []`` and a non-zero
+      ``bbox``.
 
     One extra ref with split ``testA`` (a copy of the first test ref) shows what a loader does
     with an unknown split. 13 of the 32 classes are drawn.
