@@ -29,7 +29,7 @@ SOURCES = {
 @pytest.fixture(scope='module')
 def written(tmp_path_factory):
     root = tmp_path_factory.mktemp('jsonl')
-    return {name: make_jsonl(str(root / name), name, num_images=6, seed=4, size=48)
+    return {name: make_jsonl(str(root / name), 6, dataset=name, seed=4, size=48)
             for name in SOURCES}
 
 

@@ -1,25 +1,31 @@
-"""Writes a synthetic dataset in the RefSegRS or RRSIS-D layout.
+"""Writes a synthetic dataset in the RefSegRS, RRSIS-D or RISBench layout, or as JSONL.
 
     python tools/dataset_converters/make_synthetic.py {refsegrs,rrsisd} OUT_DIR \
         --num-images N --seed S [--size PX] [--splits 0.6,0.2,0.2] [--no-target-share 0.3]
         [--colour-pairs]
+    python tools/dataset_converters/make_synthetic.py risbench OUT_DIR --num-images N \
+        [--layout crobim|rsfm]
+    python tools/dataset_converters/make_synthetic.py jsonl OUT_DIR --num-images N \
+        [--source refsegrs|rrsisd|risbench]
 
 Besides the dataset files it writes OUT_DIR/bert_vocab/vocab.txt, a WordPiece vocabulary
 that covers every generated expression, for offline tests and tiny configs. With
 --no-target-share it also writes OUT_DIR/no_target.json, exact no-target expressions that
-NoTargetDataset(negatives_file='no_target.json') adds to each split.
+NoTargetDataset(negatives_file='no_target.json') adds to each split. `jsonl` writes the
+--source dataset in its own layout plus RSRefSeg2's OUT_DIR/datainfo/<source>_<split>.jsonl.
 """
 import argparse
 import os.path as osp
 import sys
 
 try:
-    from mmrrsis.datasets.synthetic import make_refsegrs, make_rrsisd
+    from mmrrsis.datasets.synthetic import make_jsonl, make_refsegrs, make_risbench, make_rrsisd
 except ImportError:  # run from a checkout without `pip install -e .`
     sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
-    from mmrrsis.datasets.synthetic import make_refsegrs, make_rrsisd
+    from mmrrsis.datasets.synthetic import make_jsonl, make_refsegrs, make_risbench, make_rrsisd
 
-GENERATORS = {'refsegrs': make_refsegrs, 'rrsisd': make_rrsisd}
+GENERATORS = {'refsegrs': make_refsegrs, 'rrsisd': make_rrsisd, 'risbench': make_risbench,
+              'jsonl': make_jsonl}
 
 
 def parse_ratios(text: str) -> tuple:
@@ -43,7 +49,7 @@ def parse_args():
     parser.add_argument('--seed', type=int, default=0, help='random seed; same seed, same files')
     parser.add_argument('--size', type=int,
                         help='image side in pixels, at least 48 '
-                        '(default: 512 refsegrs, 800 rrsisd)')
+                        '(default: 512 refsegrs, 800 rrsisd, 64 risbench and jsonl)')
     parser.add_argument('--splits', type=parse_ratios, default=(0.6, 0.2, 0.2),
                         help='train,val,test shares of the images (default: 0.6,0.2,0.2)')
     parser.add_argument('--no-target-share', type=float, default=0.0,
@@ -52,12 +58,24 @@ def parse_args():
     parser.add_argument('--colour-pairs', action='store_true',
                         help='refsegrs only: every image written twice, once for each of two '
                         'same-category objects named by their colour')
+    parser.add_argument('--layout', choices=('crobim', 'rsfm'), default='crobim',
+                        help='risbench only: the CroBIM download or the RSFM/LSCF re-layout')
+    parser.add_argument('--source', choices=('refsegrs', 'rrsisd', 'risbench'),
+                        default='risbench', help='jsonl only: the dataset the lines describe')
     return parser.parse_args()
 
 
 def main():
     args = parse_args()
-    kwargs = dict(seed=args.seed, split_ratios=args.splits, no_target_share=args.no_target_share)
+    kwargs = dict(seed=args.seed, split_ratios=args.splits)
+    if args.format in ('risbench', 'jsonl'):
+        if args.no_target_share > 0:
+            raise SystemExit(f'--no-target-share does not apply to {args.format}: its files '
+                             'have no no-target expressions')
+        kwargs.update(dict(layout=args.layout) if args.format == 'risbench' else
+                      dict(dataset=args.source))
+    else:
+        kwargs['no_target_share'] = args.no_target_share
     if args.colour_pairs:
         if args.format != 'refsegrs':
             raise SystemExit('--colour-pairs writes the RefSegRS layout only')
@@ -78,6 +96,8 @@ def main():
     if summary['odd_size_images']:
         print(f'  {len(summary["odd_size_images"])} images keep the real data\'s odd JPEG size '
               f'(RLE {summary["size"]}x{summary["size"]}): {", ".join(summary["odd_size_images"])}')
+    if 'jsonl_files' in summary:
+        print(f'  JSONL ({args.source}): {", ".join(summary["jsonl_files"].values())}')
 
 
 if __name__ == '__main__':

@@ -72,8 +72,8 @@ def _rrsisd_records(out_dir: str, split: str) -> list:
 
 
 def make_jsonl(out_dir: str,
-               dataset: str,
                num_images: int,
+               dataset: str = 'risbench',
                seed: int = 0,
                size: int = 64,
                split_ratios: Sequence[float] = (0.6, 0.2, 0.2)) -> dict:
@@ -87,8 +87,8 @@ def make_jsonl(out_dir: str,
 
     Args:
         out_dir (str): Dataset root to write into (created when missing).
-        dataset (str): 'refsegrs', 'rrsisd' or 'risbench'.
         num_images (int): Number of images (RISBench: scenes).
+        dataset (str): 'refsegrs', 'rrsisd' or 'risbench'. Defaults to 'risbench'.
         seed (int): Seed; the same seed gives byte-identical files. Defaults to 0.
         size (int): Image side in pixels, at least 48. Defaults to 64.
         split_ratios (Sequence[float]): Train/val/test shares. Defaults to (0.6, 0.2, 0.2).
