@@ -35,6 +35,10 @@ class BidirectionalExtractor(StageWiseExtractor):
             ablation), or None for no fusion at all. Defaults to ``dict(type='BSC')``.
         text_passes (Sequence[dict]): Further text passes, see :class:`TextPass`. Defaults
             to :data:`BTDNET_TEXT_PASSES` (masked text and reconstruction target).
+        with_cp (bool): Activation checkpointing, see :class:`StageWiseExtractor`.
+            Defaults to False.
+        fused_attention (bool): SDPA attention, see :class:`StageWiseExtractor`.
+            Defaults to True.
         init_cfg (dict | list[dict], optional): mmengine init config. Defaults to None.
     """
 
@@ -43,6 +47,8 @@ class BidirectionalExtractor(StageWiseExtractor):
                  text: ConfigType,
                  fusion: FusionConfig = dict(type='BSC'),
                  text_passes: Sequence[dict] = BTDNET_TEXT_PASSES,
+                 with_cp: bool = False,
+                 fused_attention: bool = True,
                  init_cfg: OptMultiConfig = None):
         super().__init__(
             vision=vision,
@@ -50,4 +56,6 @@ class BidirectionalExtractor(StageWiseExtractor):
             fusion=fusion,
             text_mode='interleaved',
             text_passes=text_passes,
+            with_cp=with_cp,
+            fused_attention=fused_attention,
             init_cfg=init_cfg)

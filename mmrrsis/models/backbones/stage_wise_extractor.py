@@ -7,8 +7,11 @@ from mmengine.model import BaseModule, ModuleList
 from mmseg.models.backbones import SwinTransformer
 from mmseg.utils import ConfigType, OptConfigType, OptMultiConfig
 from torch import Tensor
+from torch.utils.checkpoint import checkpoint
 
 from mmrrsis.registry import MODELS
+from ..utils import PixelWordAttention
+from ..utils.sdpa_window_msa import set_window_attention
 from ..utils.text_feats import (ATTENTION_MASK, INPUT_IDS, MASKED_IDS, MASKED_TOKEN_MASK,
                                 TextFeats)
 
@@ -70,6 +73,14 @@ class StageWiseExtractor(BaseModule):
         text_mode (str): ``'whole'`` or ``'interleaved'``. Defaults to 'whole'.
         text_passes (Sequence[dict]): Further text passes, :class:`TextPass` arguments.
             Defaults to ().
+        with_cp (bool): Activation checkpointing in training: every Swin block (mmseg's
+            ``with_cp``), every text-encoder layer and every fusion keep only their inputs
+            and recompute their activations in the backward pass. Same gradients, less
+            memory, more time. Defaults to False.
+        fused_attention (bool): Swin's window attention, the text encoder's self-attention
+            and every :class:`PixelWordAttention` of the fusions on
+            ``scaled_dot_product_attention``; False restores the explicit softmax of each.
+            Equal up to float order. Defaults to True.
         init_cfg (dict | list[dict], optional): mmengine init config. Defaults to None.
     """
 
@@ -81,6 +92,8 @@ class StageWiseExtractor(BaseModule):
                  fusion: FusionConfig = None,
                  text_mode: str = 'whole',
                  text_passes: Sequence[dict] = (),
+                 with_cp: bool = False,
+                 fused_attention: bool = True,
                  init_cfg: OptMultiConfig = None):
         super().__init__(init_cfg=init_cfg)
         name = type(self).__name__
@@ -100,6 +113,19 @@ class StageWiseExtractor(BaseModule):
         self.text_mode = text_mode
         self.text_passes = self._parse_passes(text_passes)
         self.fusions = ModuleList(self._build_fusions(fusion, num_stages))
+        self.with_cp = with_cp
+        for block in self.vision.modules():
+            if hasattr(block, 'with_cp'):  # mmseg's SwinBlock and SwinBlockSequence
+                block.with_cp = with_cp
+        if hasattr(self.text, 'with_cp'):
+            self.text.with_cp = with_cp
+        self.fused_attention = fused_attention
+        set_window_attention(self.vision, fused_attention)
+        if hasattr(self.text, 'set_attn_implementation'):
+            self.text.set_attn_implementation('sdpa' if fused_attention else 'eager')
+        for module in self.fusions.modules():
+            if isinstance(module, PixelWordAttention):
+                module.fused = fused_attention
 
     def _parse_passes(self, passes: Sequence[dict]) -> Tuple[TextPass, ...]:
         name = type(self).__name__
@@ -174,10 +200,11 @@ class StageWiseExtractor(BaseModule):
               mask: Tensor, passes: Dict[str, Tuple[Tensor, Tensor]]
               ) -> Tuple[Tensor, Tensor, Tensor]:
         fusion = self.fusions[stage]
-        if getattr(fusion, 'takes_text_passes', False):
-            result = fusion(vis, hw_shape, lang, mask, text_passes=passes)
+        kwargs = dict(text_passes=passes) if getattr(fusion, 'takes_text_passes', False) else {}
+        if self.with_cp and self.training and torch.is_grad_enabled():
+            result = checkpoint(fusion, vis, hw_shape, lang, mask, use_reentrant=False, **kwargs)
         else:
-            result = fusion(vis, hw_shape, lang, mask)
+            result = fusion(vis, hw_shape, lang, mask, **kwargs)
         if not isinstance(result, tuple) or len(result) != 3:
             count = len(result) if isinstance(result, tuple) else 1
             raise ValueError(f'{type(fusion).__name__} returned {count} tensors; a fusion '
@@ -242,4 +269,5 @@ class StageWiseExtractor(BaseModule):
         return outs, text_feats
 
     def extra_repr(self) -> str:
-        return f'text_mode={self.text_mode!r}, text_passes={list(self.text_passes)}'
+        return (f'text_mode={self.text_mode!r}, text_passes={list(self.text_passes)}, '
+                f'with_cp={self.with_cp}, fused_attention={self.fused_attention}')

@@ -4,6 +4,7 @@ from typing import Dict, Optional, Sequence
 import torch
 from mmengine.model import BaseModule
 from torch import Tensor
+from torch.utils.checkpoint import checkpoint
 
 from mmrrsis.registry import MODELS
 
@@ -35,6 +36,11 @@ class BertTextEncoder(BaseModule):
             layers 10-11 never change; ``freeze_embeddings=True, frozen_layers=(10, 11)``
             reproduces that (dropout still acts in those layers, as there) and saves their
             weight gradients. Defaults to ().
+        attn_implementation (str): transformers' self-attention, ``'sdpa'`` (fused
+            ``scaled_dot_product_attention``) or ``'eager'`` (explicit softmax); equal up to
+            float order. Defaults to 'sdpa'.
+        with_cp (bool): Activation checkpointing: in training, each layer keeps only its
+            input and recomputes the rest in the backward pass. Defaults to False.
         init_cfg (dict, optional): mmengine init config. Defaults to None.
     """
 
@@ -45,6 +51,8 @@ class BertTextEncoder(BaseModule):
                  stages: Sequence[int] = (3, 3, 3, 3),
                  freeze_embeddings: bool = False,
                  frozen_layers: Sequence[int] = (),
+                 attn_implementation: str = 'sdpa',
+                 with_cp: bool = False,
                  init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         from transformers import BertConfig, BertModel
@@ -53,6 +61,8 @@ class BertTextEncoder(BaseModule):
         config = BertConfig.from_pretrained(name_or_path) if pretrained else \
             BertConfig(**(bert_config or {}))
         self.bert = BertModel(config, add_pooling_layer=False)
+        self.set_attn_implementation(attn_implementation)
+        self.with_cp = with_cp
         num_layers = self.bert.config.num_hidden_layers
         if sum(stages) != num_layers:
             raise ValueError(f'BertTextEncoder stages {tuple(stages)} sum to {sum(stages)} '
@@ -79,6 +89,18 @@ class BertTextEncoder(BaseModule):
     @property
     def num_stages(self) -> int:
         return len(self.stages)
+
+    def set_attn_implementation(self, attn_implementation: str) -> None:
+        """Switches the self-attention of every layer: ``'sdpa'`` or ``'eager'``."""
+        if attn_implementation not in ('sdpa', 'eager'):
+            raise ValueError(f'BertTextEncoder: attn_implementation must be \'sdpa\' or '
+                             f'\'eager\', got {attn_implementation!r}')
+        self.bert.set_attn_implementation(attn_implementation)
+
+    @property
+    def attn_implementation(self) -> str:
+        """str: the self-attention in use, ``'sdpa'`` or ``'eager'``."""
+        return self.bert.config._attn_implementation
 
     def init_weights(self):
         """Loads the pretrained weights (``pretrained=True``), then applies ``init_cfg``.
@@ -123,8 +145,10 @@ class BertTextEncoder(BaseModule):
         """
         mask = self.additive_mask(attention_mask, hidden.dtype)
         start, end = self._stage_bounds[stage]
+        recompute = self.with_cp and self.training and torch.is_grad_enabled()
         for layer in self.bert.encoder.layer[start:end]:
-            out = layer(hidden, mask)
+            out = checkpoint(layer, hidden, mask, use_reentrant=False) if recompute else \
+                layer(hidden, mask)
             # transformers < 5 returns a tuple, >= 5 the tensor itself
             hidden = out[0] if isinstance(out, tuple) else out
         return hidden

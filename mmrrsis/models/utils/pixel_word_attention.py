@@ -50,6 +50,9 @@ class PixelWordAttention(nn.Module):
         value_channels (int, optional): Value width. Defaults to ``vis_channels``.
         out_channels (int, optional): Output width. Defaults to ``value_channels``.
         num_heads (int): Heads; must divide both widths. Defaults to 1.
+        fused (bool): Compute the attention with ``scaled_dot_product_attention`` (same
+            logits, mask and scale as the explicit softmax, equal up to float order).
+            Defaults to True.
     """
 
     def __init__(self,
@@ -58,7 +61,8 @@ class PixelWordAttention(nn.Module):
                  key_channels: int = None,
                  value_channels: int = None,
                  out_channels: int = None,
-                 num_heads: int = 1):
+                 num_heads: int = 1,
+                 fused: bool = True):
         super().__init__()
         key_channels = key_channels or vis_channels
         value_channels = value_channels or vis_channels
@@ -67,6 +71,7 @@ class PixelWordAttention(nn.Module):
             raise ValueError(f'PixelWordAttention: num_heads={num_heads} must divide '
                              f'key_channels={key_channels} and value_channels={value_channels}')
         self.num_heads = num_heads
+        self.fused = fused
         self.key_channels = key_channels
         self.value_channels = value_channels
         self.query = nn.Linear(vis_channels, key_channels)
@@ -95,10 +100,15 @@ class PixelWordAttention(nn.Module):
         query = query.view(batch, num_pixels, heads, -1).transpose(1, 2)
         key = key.view(batch, num_tokens, heads, -1).transpose(1, 2)
         value = value.view(batch, num_tokens, heads, -1).transpose(1, 2)
-        logits = (query @ key.transpose(-2, -1)) * self.key_channels**-0.5
-        logits = logits + (1e4 * mask - 1e4)[:, None, None, :]
-        attn = F.softmax(logits, dim=-1)
-        out = (attn @ value).transpose(1, 2).reshape(batch, num_pixels, self.value_channels)
+        scale = self.key_channels**-0.5
+        pad = (1e4 * mask - 1e4)[:, None, None, :]
+        if self.fused:
+            out = F.scaled_dot_product_attention(
+                query, key, value, attn_mask=pad.to(query.dtype), scale=scale)
+        else:
+            logits = (query @ key.transpose(-2, -1)) * scale + pad
+            out = F.softmax(logits, dim=-1) @ value
+        out = out.transpose(1, 2).reshape(batch, num_pixels, self.value_channels)
         return pixel_instance_norm(self.out(out))
 
 
