@@ -94,11 +94,14 @@ def mask_polygons(mask: np.ndarray, pieces: int = 2) -> List[List[float]]:
 
 def resize_scene(scene: Scene, width: int, height: int) -> Scene:
     """The scene at ``width`` x ``height``: image bilinear, masks nearest (upscaling keeps
-    objects apart and every mask non-empty)."""
+    objects apart and every mask non-empty); the objects' ``area`` is updated to the new
+    masks."""
     if scene.image.shape[:2] == (height, width):
         return scene
     image = np.asarray(Image.fromarray(scene.image).resize((width, height), Image.BILINEAR))
     masks = [np.asarray(Image.fromarray(m.astype(np.uint8)).resize((width, height),
                                                                  Image.NEAREST)) > 0
              for m in scene.masks]
+    for obj, mask in zip(scene.objects, masks):
+        obj.area = int(mask.sum())
     return Scene(image, masks, scene.objects)
