@@ -113,19 +113,27 @@ class StageWiseExtractor(BaseModule):
         self.text_mode = text_mode
         self.text_passes = self._parse_passes(text_passes)
         self.fusions = ModuleList(self._build_fusions(fusion, num_stages))
+        self.set_with_cp(with_cp)
+        self.set_fused_attention(fused_attention)
+
+    def set_with_cp(self, with_cp: bool) -> None:
+        """Turns activation checkpointing (see ``with_cp``) on or off in place."""
         self.with_cp = with_cp
-        for block in self.vision.modules():
-            if hasattr(block, 'with_cp'):  # mmseg's SwinBlock and SwinBlockSequence
-                block.with_cp = with_cp
+        for module in self.vision.modules():
+            if hasattr(module, 'with_cp'):  # mmseg's SwinBlock and SwinBlockSequence
+                module.with_cp = with_cp
         if hasattr(self.text, 'with_cp'):
             self.text.with_cp = with_cp
-        self.fused_attention = fused_attention
-        set_window_attention(self.vision, fused_attention)
+
+    def set_fused_attention(self, fused: bool) -> None:
+        """Switches the attentions of ``fused_attention`` to SDPA or back, in place."""
+        self.fused_attention = fused
+        set_window_attention(self.vision, fused)
         if hasattr(self.text, 'set_attn_implementation'):
-            self.text.set_attn_implementation('sdpa' if fused_attention else 'eager')
+            self.text.set_attn_implementation('sdpa' if fused else 'eager')
         for module in self.fusions.modules():
             if isinstance(module, PixelWordAttention):
-                module.fused = fused_attention
+                module.fused = fused
 
     def _parse_passes(self, passes: Sequence[dict]) -> Tuple[TextPass, ...]:
         name = type(self).__name__
