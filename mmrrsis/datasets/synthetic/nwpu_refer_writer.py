@@ -3,6 +3,7 @@ import json
 import os
 import os.path as osp
 import pickle
+from collections import Counter
 from typing import Sequence
 
 import numpy as np
@@ -86,8 +87,9 @@ def make_nwpu_refer(out_dir: str,
 
     Returns:
         dict: ``samples`` (English expressions after merging, per split), ``no_target_samples``
-        and ``multi_target_samples`` per split, ``categories``, ``category_ids``,
-        ``vocab_file`` and ``images``: per image its file, size, objects and refs (kind,
+        and ``multi_target_samples`` per split, ``attributes`` (of the single-target
+        expressions), ``categories``, ``category_ids``, ``vocab_file``, ``odd_size_images``
+        (none) and ``images``: per image its file, size, objects and refs (kind,
         English and Chinese text, object indices).
     """
     check_args(num_images, size, split_ratios)
@@ -133,7 +135,8 @@ def make_nwpu_refer(out_dir: str,
         _, english = describe(rng, scene, 0, attribute)
         chinese = chinese_expression(scene, 0, attribute, CHINESE_NAMES)
         add_ref(image_id, split, annotate(0), target.spec.name, [chinese, english])
-        image_refs = [dict(kind='single', en=english, zh=chinese, objects=[0])]
+        image_refs = [dict(kind='single', en=english, zh=chinese, objects=[0],
+                           attribute=attribute)]
         counts['samples'][split] += 1
         objects = [object_record(o) for o in scene.objects]
         if splits[:index].count(split) % 2:
@@ -174,8 +177,10 @@ def make_nwpu_refer(out_dir: str,
                   ensure_ascii=False)
     vocab_file = build_vocab(texts + [template_text(NWPU_REFER_SPECS)],
                              osp.join(out_dir, 'bert_vocab'))
+    attributes = Counter(r['attribute'] for record in records for r in record['refs']
+                         if r['kind'] == 'single')
     return dict(dataset='nwpu_refer', out_dir=out_dir, size=size, num_images=len(records),
                 samples=counts['samples'], no_target_samples=counts['no_target'],
-                multi_target_samples=counts['multi'],
+                multi_target_samples=counts['multi'], attributes=dict(attributes),
                 categories=[s.name for s in NWPU_REFER_SPECS], category_ids=category_ids,
-                vocab_file=vocab_file, images=records)
+                odd_size_images=[], vocab_file=vocab_file, images=records)

@@ -3,6 +3,7 @@ import json
 import os
 import os.path as osp
 import pickle
+from collections import Counter
 from typing import Sequence
 
 import numpy as np
@@ -49,8 +50,9 @@ def make_rrsishr(out_dir: str,
             Defaults to (0.6, 0.2, 0.2).
 
     Returns:
-        dict: ``samples`` (sentences per split), ``categories``, ``category_ids``,
-        ``vocab_file`` and ``images``: per image its file, size, objects and targets (object,
+        dict: ``samples`` (sentences per split), ``attributes`` (of the refs' first
+        sentences), ``categories``, ``category_ids``, ``vocab_file``, ``odd_size_images``
+        (none) and ``images``: per image its file, size, objects and targets (object,
         attribute, sentences, ann_id).
     """
     check_args(num_images, size, split_ratios)
@@ -113,6 +115,9 @@ def make_rrsishr(out_dir: str,
         json.dump(dict(images=images, annotations=annotations, categories=categories), f)
     vocab_file = build_vocab(texts + [template_text(RRSISHR_SPECS)],
                              osp.join(out_dir, 'bert_vocab'))
+    attributes = Counter(t['attribute'] for record in records for t in record['targets'])
     return dict(dataset='rrsishr', out_dir=out_dir, size=size, num_images=len(records),
-                samples=samples, categories=[s.name for s in RRSISHR_SPECS],
-                category_ids=dict(RRSISHR_CATEGORY_IDS), vocab_file=vocab_file, images=records)
+                samples=samples, attributes=dict(attributes),
+                categories=[s.name for s in RRSISHR_SPECS],
+                category_ids=dict(RRSISHR_CATEGORY_IDS), odd_size_images=[],
+                vocab_file=vocab_file, images=records)
