@@ -16,6 +16,17 @@ CONFIGS = sorted(
     glob.glob(osp.join(REPO, 'configs', '*.py')) +
     glob.glob(osp.join(REPO, 'configs', '*', '*.py')))
 CONFIGS = [c for c in CONFIGS if '_base_' not in c]
+# Project configs not covered by a project's own config test.
+CONFIGS += [osp.join(REPO, 'projects', 'rmsin', 'configs', 'rmsin_swinb_risbench.py')]
+# Every method on RISBench, with LSCF's protocol (see configs/_base_/datasets/risbench.py).
+RISBENCH = [
+    osp.join(REPO, 'configs', 'btdnet', 'btdnet_swinb_risbench.py'),
+    osp.join(REPO, 'configs', 'lavt', 'lavt_swinb_risbench.py'),
+    *(osp.join(REPO, 'projects', m, 'configs', f'{m}_swinb_risbench.py')
+      for m in ('rmsin', 'fianet', 'sbanet')),
+]
+DATASET_CONFIGS = ('risbench', 'risbench_lavt', 'jsonl_risbench', 'jsonl_rrsisd',
+                   'jsonl_refsegrs', 'synthetic_risbench')
 # Stages (0-based) that get a BSC module, for the configs of Table V's rows.
 BSC_STAGES = {
     'btdnet/btdnet_swinb_refsegrs.py': [0, 1, 2, 3],
@@ -72,7 +83,8 @@ def test_config_builds(path, vocab):
         assert backbone.vision.window_size == 12 and backbone.vision.embed_dims == 128
         assert backbone.vision.init_cfg.checkpoint.endswith('.pth')
         assert backbone.text.name_or_path == 'bert-base-uncased' and backbone.text.pretrained
-        assert cfg.model.data_preprocessor.max_length == 20
+        # RISBench's long sentences get 50 tokens (see btdnet_swinb_risbench.py)
+        assert cfg.model.data_preprocessor.max_length == (50 if 'risbench' in path else 20)
         assert cfg.optim_wrapper.optimizer.lr == 1e-4
         assert cfg.optim_wrapper.optimizer.weight_decay == 0.01
         keys = cfg.optim_wrapper.paramwise_cfg.custom_keys
@@ -85,6 +97,56 @@ def test_config_builds(path, vocab):
         assert cfg.param_scheduler[0].power == 0.9 and cfg.param_scheduler[0].eta_min == 0
         # scored at the input size, as the paper's tables
         assert cfg.val_evaluator.eval_resolution == cfg.test_evaluator.eval_resolution == 'input'
+
+
+@pytest.mark.parametrize('path', RISBENCH, ids=osp.basename)
+def test_risbench_protocol(path):
+    cfg = Config.fromfile(path)
+    assert cfg.model.data_preprocessor.size == (512, 512)
+    assert cfg.model.data_preprocessor.max_length == 50
+    assert cfg.train_cfg.max_epochs == cfg.param_scheduler[0].end == 50
+    assert cfg.param_scheduler[0].type == 'PolyLR'
+    assert cfg.optim_wrapper.optimizer.type == 'AdamW'
+    assert cfg.train_dataloader.batch_size == 4  # x 4 GPUs
+    assert cfg.auto_scale_lr.base_batch_size == 16
+    assert cfg.val_dataloader.dataset.split == 'val' and cfg.test_dataloader.dataset.split == 'test'
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        dataset = cfg[loader].dataset
+        assert dataset.type == 'RISBenchDataset' and dataset.data_root == 'data/RISBench'
+        steps = {t['type']: t for t in dataset.pipeline}
+        assert steps['LoadReferringAnnotations']['mask_threshold'] == 0
+        assert steps['Resize']['scale'] == (512, 512)
+    assert cfg.val_evaluator.eval_resolution == 'input'  # = the original 512x512
+    expected_lr = {'btdnet': 1e-4, 'lavt': 5e-5}.get(osp.basename(path).split('_')[0], 3e-5)
+    assert cfg.optim_wrapper.optimizer.lr == expected_lr
+
+
+@pytest.fixture(scope='module')
+def synthetic_sets(tmp_path_factory):
+    from mmrrsis.datasets.synthetic import make_jsonl, make_risbench
+    root = tmp_path_factory.mktemp('sets')
+    roots = {name: str(root / name) for name in ('refsegrs', 'rrsisd', 'risbench')}
+    for name, path in roots.items():
+        make_jsonl(path, 4, dataset=name, seed=0, size=48)
+    roots['synthetic'] = str(root / 'synthetic')
+    make_risbench(roots['synthetic'], 4, seed=0, size=48)
+    return roots
+
+
+@pytest.mark.parametrize('name', DATASET_CONFIGS)
+def test_dataset_configs_read_synthetic_data(name, synthetic_sets):
+    from mmrrsis.registry import DATASETS
+    from mmrrsis.utils import register_all_modules
+    register_all_modules()
+    cfg = Config.fromfile(osp.join(REPO, 'configs', '_base_', 'datasets', f'{name}.py'))
+    key = name.split('_')[-1] if name.startswith('jsonl') else (
+        'synthetic' if name.startswith('synthetic') else 'risbench')
+    for loader in ('train_dataloader', 'test_dataloader'):
+        dataset = DATASETS.build(dict(cfg[loader].dataset, data_root=synthetic_sets[key]))
+        sample = dataset[0]
+        assert sample['inputs'].shape[0] == 3 and sample['data_samples'].expression
+        size = cfg.crop_size
+        assert tuple(sample['inputs'].shape[1:]) == tuple(size)
 
 
 def test_paper_param_groups(tmp_path):

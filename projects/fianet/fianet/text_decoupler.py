@@ -7,7 +7,7 @@ from typing import List, Sequence, Tuple, Union
 from mmcv.transforms import BaseTransform
 from mmengine.logging import print_log
 
-from mmrrsis.datasets import REFSEGRS_CATEGORIES, RRSISD_CATEGORIES
+from mmrrsis.datasets import REFSEGRS_CATEGORIES, RISBENCH_CATEGORIES, RRSISD_CATEGORIES
 from mmrrsis.datasets.transforms.key_phrase_masker import SPLIT_CATEGORY_NAMES, TAGGER_DATA
 from mmrrsis.registry import TRANSFORMS
 
@@ -51,7 +51,8 @@ def spaced_category_names(names: Sequence[str]) -> Tuple[str, ...]:
 
 
 LEXICONS = dict(
-    refsegrs=tuple(REFSEGRS_CATEGORIES), rrsisd=spaced_category_names(RRSISD_CATEGORIES))
+    refsegrs=tuple(REFSEGRS_CATEGORIES), rrsisd=spaced_category_names(RRSISD_CATEGORIES),
+    risbench=tuple(RISBENCH_CATEGORIES))
 
 
 @TRANSFORMS.register_module()
@@ -73,8 +74,8 @@ class FIANetTextDecoupler(BaseTransform):
 
     Args:
         categories (str | Sequence[str]): ``'refsegrs'`` (its 14 names), ``'rrsisd'`` (its 20
-            names written with spaces, see :func:`spaced_category_names`) or the names
-            themselves.
+            names written with spaces, see :func:`spaced_category_names`), ``'risbench'``
+            (its 26 names) or the names themselves.
     """
 
     def __init__(self, categories: Union[str, Sequence[str]]):

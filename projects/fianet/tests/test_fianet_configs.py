@@ -48,7 +48,7 @@ def test_expected_configs_exist():
     ablations = {f'ablations/fianet_swinb_refsegrs_{a}.py' for a in (
         'context-only', 'no-object', 'no-position', 'no-channel-mod', 'no-tmem', 'tmem1',
         'tmem2', 'tmem3', 'dice-mean')}
-    assert {'fianet_swinb_refsegrs.py', 'fianet_swinb_rrsisd.py',
+    assert {'fianet_swinb_refsegrs.py', 'fianet_swinb_rrsisd.py', 'fianet_swinb_risbench.py',
             'fianet_tiny_synthetic.py'} | ablations == names
 
 
@@ -82,7 +82,7 @@ def test_config_loads_and_builds(path, vocab):
         assert not model.with_neck
     else:
         assert isinstance(model.neck, TMEM)
-        blocks = {'tmem2.py': 2, 'tmem3.py': 3, 'rrsisd.py': 3}
+        blocks = {'tmem2.py': 2, 'tmem3.py': 3, 'rrsisd.py': 3, 'risbench.py': 3}
         assert len(model.neck.blocks) == next(
             (n for suffix, n in blocks.items() if name.endswith(suffix)), 1)
 

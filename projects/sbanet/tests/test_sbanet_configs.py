@@ -50,7 +50,8 @@ def without_changed_parts(cfg):
 def test_expected_configs():
     names = {osp.relpath(c, osp.join(PROJECT, 'configs')) for c in CONFIGS}
     assert names == {
-        'sbanet_swinb_rrsisd.py', 'sbanet_swinb_refsegrs.py', 'sbanet_tiny_synthetic.py',
+        'sbanet_swinb_rrsisd.py', 'sbanet_swinb_refsegrs.py', 'sbanet_swinb_risbench.py',
+        'sbanet_tiny_synthetic.py',
         'sbanet_tiny_synthetic_pwam.py'
     } | {f'ablations/sbanet_swinb_refsegrs_{a}.py' for a in (
         'no-bam', 'bam-l2v-only', 'no-dfs', 'dfs-text', 'no-tsca', 'nq8', 'nq32')}
