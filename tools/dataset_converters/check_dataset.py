@@ -1,8 +1,8 @@
-"""Scans a RefSegRS- or RRSIS-D-layout dataset once and reports every problem; exits 1 on
-fatal ones.
+"""Scans a RefSegRS-, RRSIS-D-, RRSIS-HR- or NWPU-Refer-layout dataset once and reports every
+problem; exits 1 on fatal ones.
 
-    python tools/dataset_converters/check_dataset.py {refsegrs,rrsisd} DATA_ROOT \
-        [--splits train val test] [--max-examples 20]
+    python tools/dataset_converters/check_dataset.py {refsegrs,rrsisd,rrsishr,nwpu_refer} \
+        DATA_ROOT [--splits train val test] [--max-examples 20]
 
 The datasets stop at the first fatal problem; this scan keeps going so that a bad download
 is diagnosed in one pass: samples per split, missing or undecodable files, empty
@@ -30,9 +30,13 @@ import mmcv  # noqa: E402
 import numpy as np  # noqa: E402
 from pycocotools import mask as mask_utils  # noqa: E402
 
+from mmrrsis.datasets.nwpu_refer import (ANN_FILES, IMG_DIRS, NO_TARGET,  # noqa: E402
+                                         REFS_FILES, sentence_language)
 from mmrrsis.datasets.refsegrs import read_phrase_file  # noqa: E402
 from mmrrsis.datasets.rrsisd import (load_instances, load_refs, ref_problem,  # noqa: E402
                                      rle_of, sentence_text)
+from mmrrsis.datasets.rrsishr import categories_of  # noqa: E402
+from mmrrsis.datasets.utils import segmentation_rles  # noqa: E402
 
 SPLITS = ('train', 'val', 'test')
 MASK_THRESHOLD = 50
@@ -79,7 +83,8 @@ class DatasetReport:
 
     def format(self, max_examples: int = MAX_EXAMPLES) -> str:
         """The report as text: counts first, then problems grouped by kind."""
-        name = {'refsegrs': 'RefSegRS', 'rrsisd': 'RRSIS-D'}[self.dataset]
+        name = {'refsegrs': 'RefSegRS', 'rrsisd': 'RRSIS-D', 'rrsishr': 'RRSIS-HR',
+                'nwpu_refer': 'NWPU-Refer'}[self.dataset]
         lines = [f'{name} dataset at {self.data_root}',
                  'samples: ' + (', '.join(f'{s} {n}' for s, n in self.samples.items()) or 'none')]
         if self.image_formats:
@@ -223,7 +228,8 @@ def _read_mask(path: str, where: str, report: DatasetReport) -> Optional[Tuple[i
 def check_rrsisd(data_root: str, splits: Sequence[str] = SPLITS,
                  refs_file: str = 'rrsisd/refs(unc).p',
                  ann_file: str = 'rrsisd/instances.json',
-                 img_dir: str = 'images/rrsisd/JPEGImages') -> DatasetReport:
+                 img_dir: str = 'images/rrsisd/JPEGImages',
+                 dataset: str = 'rrsisd') -> DatasetReport:
     """Scans an RRSIS-D-layout dataset (see :class:`~mmrrsis.datasets.RRSISDDataset`).
 
     Args:
@@ -234,17 +240,23 @@ def check_rrsisd(data_root: str, splits: Sequence[str] = SPLITS,
             Defaults to 'rrsisd/instances.json'.
         img_dir (str): Image folder relative to ``data_root``.
             Defaults to 'images/rrsisd/JPEGImages'.
+        dataset (str): 'rrsisd', or 'rrsishr' (RRSIS-HR: polygons accepted, categories read
+            from the annotation file). Defaults to 'rrsisd'.
 
     Returns:
         DatasetReport: Every finding; ``report.fatal`` tells whether training would fail.
     """
-    report = DatasetReport('rrsisd', data_root)
+    report = DatasetReport(dataset, data_root)
     if not osp.isdir(data_root):
         report.add(True, 'missing data root', data_root)
         return report
+    polygons = dataset == 'rrsishr'
+    name = 'RRSIS-HR' if polygons else 'RRSIS-D'
     try:
-        refs = load_refs(osp.join(data_root, refs_file))
-        instances = load_instances(osp.join(data_root, ann_file))
+        refs = load_refs(osp.join(data_root, refs_file), name)
+        instances = load_instances(osp.join(data_root, ann_file), name)
+        if polygons:
+            categories_of(instances, ann_file, name)
     except (OSError, ValueError) as e:
         report.add(True, 'unreadable annotation file', str(e))
         return report
@@ -259,7 +271,7 @@ def check_rrsisd(data_root: str, splits: Sequence[str] = SPLITS,
         if ref.get('split') not in splits:
             continue
         where = f'{refs_file} (ref_id {ref.get("ref_id")})'
-        problem = ref_problem(ref, anns, where, ann_file)
+        problem = ref_problem(ref, anns, where, ann_file, polygons)
         if problem:
             report.add(True, 'unusable ref', problem)
             continue
@@ -283,18 +295,34 @@ def check_rrsisd(data_root: str, splits: Sequence[str] = SPLITS,
                 report.add(False, 'image size in instances.json differs from the file',
                            f'{rel_path}: json {size[0]}x{size[1]}, '
                            f'file {img_shape[0]}x{img_shape[1]}')
-        for where, _, ann_id, ann in users:
-            _check_rle(ann, ann_id, where, img_shape, report)
+        for where, image_id, ann_id, ann in users:
+            rles = rle_of(ann)
+            if polygons:
+                try:
+                    rles = segmentation_rles(ann.get('segmentation'),
+                                             *(recorded.get(image_id) or (None, None)),
+                                             f'annotation {ann_id} ({where})')
+                except ValueError as e:
+                    report.add(True, 'malformed segmentation', str(e))
+                    continue
+            _check_rle(rles, ann_id, where, img_shape, report)
     return report
 
 
-def _check_rle(ann: dict, ann_id, where: str, img_shape: Optional[Tuple[int, int]],
-               report: DatasetReport) -> None:
+def check_rrsishr(data_root: str, splits: Sequence[str] = SPLITS) -> DatasetReport:
+    """Scans an RRSIS-HR-layout dataset (see :class:`~mmrrsis.datasets.RRSISHRDataset`)."""
+    return check_rrsisd(data_root, splits, 'rrsishr/refs(unc).p', 'rrsishr/instances.json',
+                        'images/rrsishr/JPEGImages', dataset='rrsishr')
+
+
+def _check_rle(rles: list, ann_id, where: str, img_shape: Optional[Tuple[int, int]],
+               report: DatasetReport) -> Optional[np.ndarray]:
+    """Decodes an annotation's RLE list, counts its values; returns the 0/1 mask or None."""
     try:
-        mask = mask_utils.decode(rle_of(ann))
+        mask = mask_utils.decode(rles)
     except Exception as e:
         report.add(True, 'undecodable RLE', f'annotation {ann_id} ({where}): {e}')
-        return
+        return None
     if mask.ndim == 3:
         mask = mask.sum(axis=2)
     values, counts = np.unique(mask, return_counts=True)
@@ -306,13 +334,137 @@ def _check_rle(ann: dict, ann_id, where: str, img_shape: Optional[Tuple[int, int
         report.add(False, 'RLE size differs from image (resized nearest by the loader)',
                    f'annotation {ann_id} ({where}): RLE {shape[0]}x{shape[1]}, image '
                    f'{img_shape[0]}x{img_shape[1]}')
+    return (mask > 0).astype(np.uint8)
 
 
-CHECKERS = {'refsegrs': check_refsegrs, 'rrsisd': check_rrsisd}
+def check_nwpu_refer(data_root: str, splits: Sequence[str] = SPLITS) -> DatasetReport:
+    """Scans an NWPU-Refer dataset (see :class:`~mmrrsis.datasets.NWPUReferDataset`).
+
+    Samples are counted as the loader's defaults give them: English expressions, refs that
+    share one on an image merged. Besides what the other scans report it counts the
+    sentences per language and lists the multi-target expressions, the no-target refs whose
+    annotation holds a mask (ignored by the loader) or is missing, and refs without an
+    English sentence.
+    """
+    report = DatasetReport('nwpu_refer', data_root)
+    if not osp.isdir(data_root):
+        report.add(True, 'missing data root', data_root)
+        return report
+    found = [next((n for n in names if osp.isfile(osp.join(data_root, n))), None)
+             for names in (REFS_FILES, ANN_FILES)]
+    if None in found:
+        report.add(True, 'missing annotation file', ' or '.join(
+            (REFS_FILES, ANN_FILES)[found.index(None)]) + f' in {data_root}')
+        return report
+    refs_file, ann_file = found
+    try:
+        refs = load_refs(osp.join(data_root, refs_file), 'NWPU-Refer')
+        instances = load_instances(osp.join(data_root, ann_file), 'NWPU-Refer')
+        names = categories_of(instances, ann_file, 'NWPU-Refer')
+    except (OSError, ValueError) as e:
+        report.add(True, 'unreadable annotation file', str(e))
+        return report
+    no_target = {i for i, n in names.items() if n.strip().lower() == NO_TARGET}
+    images = {img['id']: img for img in instances['images']}
+    anns = {ann['id']: ann for ann in instances['annotations']}
+    for name, n in Counter(str(r.get('split')) for r in refs
+                           if r.get('split') not in SPLITS).items():
+        report.add(False, 'refs with an unknown split name (ignored)', f'"{name}": {n} ref(s)')
+    report.samples = {split: 0 for split in splits}
+    languages: Counter = Counter()
+    groups: Dict[tuple, list] = {}  # (split, image id, English text) -> [(ref_id, is target)]
+    used: Dict[int, list] = {}  # image id -> [(where, annotation or None)]
+    for ref in refs:
+        if ref.get('split') not in splits:
+            continue
+        where = f'{refs_file} (ref_id {ref.get("ref_id")})'
+        image = images.get(ref.get('image_id'))
+        sentences = ref.get('sentences')
+        if image is None or 'file_name' not in image or not isinstance(sentences, list) or \
+                not sentences:
+            report.add(True, 'unusable ref', f'{where}: no sentences, or image_id '
+                       f'{ref.get("image_id")} not listed with a file_name in {ann_file}')
+            continue
+        ann = anns.get(ref.get('ann_id'))
+        category_id = ref.get('category_id', (ann or {}).get('category_id'))
+        if ann is not None and ann.get('category_id') not in (None, category_id):
+            report.add(True, 'ref and annotation name different categories',
+                       f'{where}: {category_id}, annotation {ann["id"]}: {ann["category_id"]}')
+        if category_id not in names:
+            report.add(True, 'unknown category', f'{where}: category_id {category_id!r}')
+            continue
+        target = category_id not in no_target
+        if ann is None:
+            report.add(target, 'object ref whose annotation is missing' if target else
+                       'no-target ref whose annotation is missing (loaded with an empty mask)',
+                       f'{where}: ann_id {ref.get("ann_id")}')
+            if target:
+                continue
+        elif not target and ann.get('segmentation'):
+            report.add(False, 'no-target ref whose annotation holds a mask (ignored: the loader '
+                       'gives it an empty mask)', f'{where}: annotation {ann["id"]}')
+        english = []
+        for i, sent in enumerate(sentences):
+            text = sentence_text(sent)
+            _check_expression(text, f'{where}, sentence {i}', report)
+            languages[sentence_language(text)] += bool(text)
+            if text and sentence_language(text) == 'en':
+                english.append(' '.join(text.split()))
+        if not english:
+            report.add(False, 'ref without an English sentence (left out with language="en")',
+                       where)
+        for text in english:
+            groups.setdefault((ref['split'], image['id'], text), []).append(
+                (ref.get('ref_id'), target))
+        used.setdefault(image['id'], []).append((where, ann if target else None))
+    for (split, image_id, text), members in groups.items():
+        report.samples[split] += 1
+        if len({t for _, t in members}) > 1:
+            report.add(True, 'expression shared by no-target and object refs',
+                       f'image {image_id}, "{text}": refs {[r for r, _ in members]}')
+        elif len(members) > 1 and members[0][1]:
+            report.add(False, 'multi-target expression (one sample, the union of its refs)',
+                       f'image {image_id}, "{text}": refs {[r for r, _ in members]}')
+    for split, n in report.samples.items():
+        if n == 0:
+            report.add(True, 'empty split', f'{refs_file} has no English expression of split '
+                       f'"{split}"')
+    if languages:
+        report.add(False, 'sentences per language (language="en" keeps en)',
+                   ', '.join(f'{k} {n}' for k, n in sorted(languages.items())))
+    for image_id, users in used.items():
+        image = images[image_id]
+        paths = [osp.join(d, image['file_name']) for d in IMG_DIRS]
+        rel_path = next((p for p in paths if osp.isfile(osp.join(data_root, p))), None)
+        img_shape = None
+        if rel_path is None:
+            report.add(True, 'missing file', f'{paths[0]} ({users[0][0]})')
+        else:
+            img_shape = _read_image(osp.join(data_root, rel_path), rel_path, report)
+            size = (image.get('height'), image.get('width'))
+            if img_shape and tuple(size) != img_shape:
+                report.add(False, f'image size in {ann_file} differs from the file',
+                           f'{rel_path}: json {size[0]}x{size[1]}, '
+                           f'file {img_shape[0]}x{img_shape[1]}')
+        for where, ann in users:
+            if ann is None:
+                continue
+            try:
+                rles = segmentation_rles(ann.get('segmentation'), image.get('height'),
+                                         image.get('width'), f'annotation {ann["id"]} ({where})')
+            except ValueError as e:
+                report.add(True, 'malformed segmentation', str(e))
+                continue
+            _check_rle(rles, ann['id'], where, img_shape, report)
+    return report
+
+
+CHECKERS = {'refsegrs': check_refsegrs, 'rrsisd': check_rrsisd, 'rrsishr': check_rrsishr,
+            'nwpu_refer': check_nwpu_refer}
 
 
 def check_dataset(dataset: str, data_root: str, splits: Sequence[str] = SPLITS) -> DatasetReport:
-    """Scans a dataset of the given layout, 'refsegrs' or 'rrsisd'."""
+    """Scans a dataset of the given layout, one of :data:`CHECKERS`."""
     if dataset not in CHECKERS:
         raise ValueError(f'unknown dataset layout "{dataset}"; choose one of {sorted(CHECKERS)}')
     bad = [s for s in splits if s not in SPLITS]
