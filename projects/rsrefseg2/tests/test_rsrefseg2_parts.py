@@ -20,7 +20,8 @@ SAM2 = dict(
                              window_size_per_stage=[4, 4, 4, 4], global_attention_blocks=[3],
                              window_positional_embedding_background_size=[4, 4]),
         backbone_channel_list=[128, 64, 32, 16], fpn_hidden_size=32),
-    prompt_encoder_config=dict(hidden_size=32, image_size=64, patch_size=16, mask_input_channels=16),
+    prompt_encoder_config=dict(hidden_size=32, image_size=64, patch_size=16,
+                               mask_input_channels=16),
     mask_decoder_config=dict(hidden_size=32, mlp_dim=64, num_attention_heads=2,
                              iou_head_hidden_dim=32))
 
