@@ -1,8 +1,11 @@
-"""Scans a RefSegRS-, RRSIS-D-, RRSIS-HR- or NWPU-Refer-layout dataset once and reports every
-problem; exits 1 on fatal ones.
+"""Scans a RefSegRS-, RRSIS-D-, RRSIS-HR-, NWPU-Refer- or RISBench-layout dataset, or RSRefSeg2
+JSONL files, once and reports every problem; exits 1 on fatal ones.
 
     python tools/dataset_converters/check_dataset.py {refsegrs,rrsisd,rrsishr,nwpu_refer} \
         DATA_ROOT [--splits train val test] [--max-examples 20]
+    python tools/dataset_converters/check_dataset.py {risbench,risbench_rsfm} DATA_ROOT
+    python tools/dataset_converters/check_dataset.py {jsonl_refsegrs,jsonl_rrsisd,jsonl_risbench} \
+        DATA_ROOT          (reads DATA_ROOT/datainfo/<dataset>_<split>.jsonl)
 
 The datasets stop at the first fatal problem; this scan keeps going so that a bad download
 is diagnosed in one pass: samples per split, missing or undecodable files, empty
@@ -15,6 +18,7 @@ are handled by the loaders, as logged during training, and listed so they are no
 surprise.
 """
 import argparse
+import json
 import os.path as osp
 import sys
 from collections import Counter
@@ -32,7 +36,10 @@ from pycocotools import mask as mask_utils  # noqa: E402
 
 from mmrrsis.datasets.nwpu_refer import (ANN_FILES, IMG_DIRS, NO_TARGET,  # noqa: E402
                                          REFS_FILES, sentence_language)
+from mmrrsis.datasets.jsonl import JSONL_SOURCES, as_compressed, rle_problem  # noqa: E402
 from mmrrsis.datasets.refsegrs import read_phrase_file  # noqa: E402
+from mmrrsis.datasets.risbench import (IMAGE_EXTENSIONS, LAYOUTS,  # noqa: E402
+                                       risbench_category, scene_of)
 from mmrrsis.datasets.rrsisd import (load_instances, load_refs, ref_problem,  # noqa: E402
                                      rle_of, sentence_text)
 from mmrrsis.datasets.rrsishr import categories_of  # noqa: E402
@@ -84,7 +91,9 @@ class DatasetReport:
     def format(self, max_examples: int = MAX_EXAMPLES) -> str:
         """The report as text: counts first, then problems grouped by kind."""
         name = {'refsegrs': 'RefSegRS', 'rrsisd': 'RRSIS-D', 'rrsishr': 'RRSIS-HR',
-                'nwpu_refer': 'NWPU-Refer'}[self.dataset]
+                'nwpu_refer': 'NWPU-Refer', 'risbench': 'RISBench',
+                'risbench_rsfm': 'RISBench (RSFM layout)', 'jsonl_refsegrs': 'RefSegRS JSONL',
+                'jsonl_rrsisd': 'RRSIS-D JSONL', 'jsonl_risbench': 'RISBench JSONL'}[self.dataset]
         lines = [f'{name} dataset at {self.data_root}',
                  'samples: ' + (', '.join(f'{s} {n}' for s, n in self.samples.items()) or 'none')]
         if self.image_formats:
@@ -446,9 +455,11 @@ def check_nwpu_refer(data_root: str, splits: Sequence[str] = SPLITS) -> DatasetR
                 report.add(False, f'image size in {ann_file} differs from the file',
                            f'{rel_path}: json {size[0]}x{size[1]}, '
                            f'file {img_shape[0]}x{img_shape[1]}')
+        checked = set()
         for where, ann in users:
-            if ann is None:
+            if ann is None or ann['id'] in checked:
                 continue
+            checked.add(ann['id'])
             try:
                 rles = segmentation_rles(ann.get('segmentation'), image.get('height'),
                                          image.get('width'), f'annotation {ann["id"]} ({where})')
@@ -459,8 +470,204 @@ def check_nwpu_refer(data_root: str, splits: Sequence[str] = SPLITS) -> DatasetR
     return report
 
 
+# RISBench train files DiCoR's loader drops without saying why (spec: report, never skip).
+DICOR_SKIPPED = (
+    'train_12443_2.png', 'train_11904_8.png', 'train_11818_2.png', 'train_11785_0.png',
+    'train_11021_1.png', 'train_10698_0.png', 'train_10222_0.png', 'train_9598_7.png',
+    'train_9405_1.png', 'train_8518_1.png', 'train_7581_3.png', 'train_7222_1.png',
+    'train_7008_0.png', 'train_6194_0.png', 'train_6194_1.png', 'train_819_1.png')
+
+
+def _read_risbench_mask(path: str, where: str,
+                        report: DatasetReport) -> Optional[Tuple[int, int]]:
+    """Reads a RISBench mask as the loader does (channel 0, target where > 0)."""
+    try:
+        with open(path, 'rb') as f:
+            mask = mmcv.imfrombytes(f.read(), flag='unchanged', backend='pillow')
+    except Exception:
+        mask = None
+    if mask is None or mask.size == 0:
+        report.add(True, 'undecodable mask', where)
+        return None
+    if mask.ndim == 3:
+        report.add(False, f'{mask.shape[2]}-channel mask (channel 0 is read)', where)
+        mask = mask[..., 0]
+    values, counts = np.unique(mask, return_counts=True)
+    report.mask_values.update(dict(zip(values.tolist(), counts.tolist())))
+    if not np.isin(values, (0, 255)).all():
+        report.add(False, 'mask values other than 0/255 (binarised with > 0)',
+                   f'{where}: {values[:8].tolist()}')
+    if values.max() == 0:
+        report.add(False, 'mask without target pixels', where)
+    return mask.shape[:2]
+
+
+def _report_dicor_skipped(files: Sequence[str], report: DatasetReport) -> None:
+    """Says, for each file DiCoR drops, what this scan found odd about it (or nothing)."""
+    for name in DICOR_SKIPPED:
+        if name not in files:
+            continue
+        found = [f'{p.kind}' for p in report.problems if name in p.where]
+        report.add(False, 'file DiCoR skips (reason not given)',
+                   f'{name}: ' + ('; '.join(found) if found else 'nothing odd found'))
+
+
+def check_risbench(data_root: str, splits: Sequence[str] = SPLITS,
+                   layout: str = 'crobim') -> DatasetReport:
+    """Scans a RISBench dataset (see :class:`~mmrrsis.datasets.RISBenchDataset`).
+
+    Besides missing and undecodable files it reports blank lines, ids listed more than once,
+    expressions naming none of the 26 classes, scenes found in more than one split, 3-channel
+    and non-0/255 masks, empty masks, and what is odd about the files DiCoR skips.
+
+    Args:
+        data_root (str): Dataset folder.
+        splits (Sequence[str]): Splits to scan. Defaults to ('train', 'val', 'test').
+        layout (str): 'crobim' or 'rsfm'. Defaults to 'crobim'.
+
+    Returns:
+        DatasetReport: Every finding; ``report.fatal`` tells whether training would fail.
+    """
+    report = DatasetReport('risbench' if layout == 'crobim' else f'risbench_{layout}', data_root)
+    if not osp.isdir(data_root):
+        report.add(True, 'missing data root', data_root)
+        return report
+    img_dir, mask_dir, phrase_pattern = LAYOUTS[layout]
+    files: Dict[str, str] = {}  # file name -> where it is first listed
+    seen: Dict[str, str] = {}
+    scenes: Dict[str, set] = {}
+    for split in splits:
+        phrase_file = phrase_pattern.format(split=split)
+        try:
+            entries = read_phrase_file(osp.join(data_root, phrase_file), 'RISBench')
+        except (OSError, ValueError) as e:
+            report.add(True, 'unreadable phrase file', str(e))
+            continue
+        report.samples[split] = len(entries)
+        if not entries:
+            report.add(True, 'empty split', f'{phrase_file} lists no sample')
+        numbers = [0] + [line_no for line_no, _, _ in entries]
+        for prev, nxt in zip(numbers, numbers[1:]):
+            for line_no in range(prev + 1, nxt):
+                report.add(False, 'blank line (skipped)', f'{phrase_file}, line {line_no}')
+        for line_no, img_id, expression in entries:
+            where = f'{phrase_file}, line {line_no}'
+            _check_expression(expression, f'{where}: image id "{img_id}"', report)
+            if expression and risbench_category(expression) is None:
+                report.add(False, 'expression names none of the 26 classes (category None)',
+                           f'{where}: "{expression}"')
+            if img_id in seen:
+                report.add(False, 'image id listed more than once (each line is a sample)',
+                           f'{where}: "{img_id}", first at {seen[img_id]}')
+            seen.setdefault(img_id, where)
+            scenes.setdefault(scene_of(img_id), set()).add(split)
+            name = img_id if img_id.lower().endswith(IMAGE_EXTENSIONS) else img_id + '.png'
+            files.setdefault(name, where)
+    for scene, in_splits in scenes.items():
+        if len(in_splits) > 1:
+            report.add(False, 'scene in more than one split',
+                       f'{scene}: {", ".join(s for s in SPLITS if s in in_splits)}')
+    for name, where in files.items():
+        img_file, mask_file = f'{img_dir}/{name}', f'{mask_dir}/{name}'
+        img_shape = mask_shape = None
+        for rel_path in (img_file, mask_file):
+            if not osp.isfile(osp.join(data_root, rel_path)):
+                report.add(True, 'missing file', f'{rel_path} ({where})')
+        if osp.isfile(osp.join(data_root, img_file)):
+            img_shape = _read_image(osp.join(data_root, img_file), img_file, report)
+        if osp.isfile(osp.join(data_root, mask_file)):
+            mask_shape = _read_risbench_mask(osp.join(data_root, mask_file), mask_file, report)
+        if img_shape and mask_shape and img_shape != mask_shape:
+            report.add(False, 'mask size differs from image (resized nearest by the loader)',
+                       f'{mask_file}: {mask_shape[0]}x{mask_shape[1]}, image '
+                       f'{img_shape[0]}x{img_shape[1]}')
+    _report_dicor_skipped(list(files), report)
+    return report
+
+
+def check_risbench_rsfm(data_root: str, splits: Sequence[str] = SPLITS) -> DatasetReport:
+    """Scans a RISBench dataset in the RSFM / LSCF re-layout."""
+    return check_risbench(data_root, splits, layout='rsfm')
+
+
+def check_jsonl(data_root: str, splits: Sequence[str] = SPLITS,
+                source: str = 'risbench') -> DatasetReport:
+    """Scans RSRefSeg2 JSONL files (see :class:`~mmrrsis.datasets.ReferringJsonlDataset`).
+
+    Reads ``datainfo/<source>_<split>.jsonl`` under ``data_root`` and the images under the
+    source's image folder; reports bad lines (JSON, keys, split, corrupt RLE), missing or
+    undecodable images, RLE sizes that differ from the image, empty masks, blank lines,
+    samples without a category, and what is odd about the files DiCoR skips.
+    """
+    report = DatasetReport(f'jsonl_{source}', data_root)
+    if not osp.isdir(data_root):
+        report.add(True, 'missing data root', data_root)
+        return report
+    img_dir, categories, category_of = JSONL_SOURCES[source]
+    users: Dict[str, List[Tuple[str, list]]] = {}  # file name -> [(where, rles)]
+    for split in splits:
+        rel = f'datainfo/{source}_{split}.jsonl'
+        path = osp.join(data_root, rel)
+        if not osp.isfile(path):
+            report.add(True, 'missing JSONL file', rel)
+            continue
+        with open(path, 'rb') as f:
+            raw_lines = f.read().splitlines()
+        count = 0
+        for line_no, raw in enumerate(raw_lines, start=1):
+            where = f'{rel}, line {line_no}'
+            try:
+                text = raw.decode('utf-8').strip()
+                record = json.loads(text) if text else None
+            except (UnicodeDecodeError, ValueError):
+                report.add(True, 'not a JSON object', where)
+                continue
+            if record is None:
+                report.add(False, 'blank line (skipped)', where)
+                continue
+            missing = [k for k in ('sent', 'file_name', 'segmentation')
+                       if not isinstance(record, dict) or k not in record]
+            if missing:
+                report.add(True, 'line without the required keys', f'{where}: {missing}')
+                continue
+            count += 1
+            if record.get('split', split) != split:
+                report.add(True, 'split differs from the file\'s',
+                           f'{where}: "{record.get("split")}"')
+            expression = str(record['sent']).strip()
+            _check_expression(expression, where, report)
+            name = record.get('category_name')
+            if name not in categories and expression and category_of(expression) is None:
+                report.add(False, 'sample without a category', f'{where}: "{expression}"')
+            seg = record['segmentation']
+            rles = seg if isinstance(seg, list) else [seg]
+            problems = [rle_problem(r) for r in rles] or ['empty list']
+            bad = [p for p in problems if p]
+            if bad:
+                report.add(True, 'corrupt RLE', f'{where}: {bad[0]}')
+                continue
+            users.setdefault(str(record['file_name']), []).append(
+                (where, [as_compressed(r) for r in rles]))
+        report.samples[split] = count
+    for file_name, uses in users.items():
+        rel_path = f'{img_dir}/{file_name}'
+        img_shape = None
+        if not osp.isfile(osp.join(data_root, rel_path)):
+            report.add(True, 'missing file', f'{rel_path} ({uses[0][0]})')
+        else:
+            img_shape = _read_image(osp.join(data_root, rel_path), rel_path, report)
+        for where, rles in uses:
+            _check_rle(rles, file_name, where, img_shape, report)
+    _report_dicor_skipped(list(users), report)
+    return report
+
+
 CHECKERS = {'refsegrs': check_refsegrs, 'rrsisd': check_rrsisd, 'rrsishr': check_rrsishr,
             'nwpu_refer': check_nwpu_refer}
+CHECKERS.update({'risbench': check_risbench, 'risbench_rsfm': check_risbench_rsfm,
+                 **{f'jsonl_{source}': (lambda root, splits, source=source:
+                                        check_jsonl(root, splits, source))
+                    for source in JSONL_SOURCES}})
 
 
 def check_dataset(dataset: str, data_root: str, splits: Sequence[str] = SPLITS) -> DatasetReport:
