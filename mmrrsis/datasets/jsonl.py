@@ -125,8 +125,10 @@ class ReferringJsonlDataset(BaseSegDataset):
             Defaults to 'risbench'.
         img_prefix (str, optional): Image folder relative to ``data_root``. Defaults to the
             dataset's own ('images', 'images/rrsisd/JPEGImages', 'img_rgb').
-        **kwargs: Passed to :class:`mmseg.datasets.BaseSegDataset`; ``ann_file`` defaults to
-            ``datainfo/<dataset>_<split>.jsonl``.
+        **kwargs: Passed to :class:`mmseg.datasets.BaseSegDataset`; ``ann_file`` (relative to
+            ``data_root`` unless absolute; ``{split}`` and ``{dataset}`` are filled in)
+            defaults to ``datainfo/{dataset}_{split}.jsonl``. ``metainfo=dict(categories=...)``
+            replaces the dataset's categories (for files of another dataset).
     """
     METAINFO = dict(classes=('background', 'target'), palette=[[0, 0, 0], [255, 64, 64]])
 
@@ -146,7 +148,9 @@ class ReferringJsonlDataset(BaseSegDataset):
         default_prefix, categories, _ = JSONL_SOURCES[dataset]
         prefix = default_prefix if img_prefix is None else img_prefix
         kwargs.setdefault('data_prefix', dict(img_path=prefix, seg_map_path=''))
-        kwargs.setdefault('ann_file', f'datainfo/{dataset}_{split}.jsonl')
+        kwargs['ann_file'] = kwargs.get('ann_file',
+                                        'datainfo/{dataset}_{split}.jsonl').replace(
+                                            '{dataset}', dataset).replace('{split}', split)
         kwargs['metainfo'] = dict(dict(categories=tuple(categories)), **kwargs.get('metainfo')
                                   or {})
         super().__init__(data_root=data_root, **kwargs)

@@ -36,7 +36,8 @@ def category_by_first_match(expression: str,
 
     RISBench expressions often name a second object after the referent ("the ship docked at
     the harbor"), so the earliest mention wins; at the same position the longest alias wins.
-    Matches are whole words, case-insensitive, a trailing plural "s" allowed.
+    Matches are whole words, case-insensitive, a trailing plural "s" allowed, any run of
+    spaces between the words of a name (RISBench lines hold double spaces).
 
     Args:
         expression (str): The referring expression.
@@ -48,7 +49,8 @@ def category_by_first_match(expression: str,
     text = expression.lower()
     best = None  # (position, -alias length, category)
     for alias, category in lexicon.items():
-        found = re.search(r'\b' + re.escape(alias.lower()) + r's?\b', text)
+        words = r'\s+'.join(re.escape(w) for w in alias.lower().split())
+        found = re.search(r'\b' + words + r's?\b', text)
         if found:
             key = (found.start(), -len(alias), category)
             best = key if best is None or key[:2] < best[:2] else best

@@ -109,6 +109,7 @@ def test_category_is_the_earliest_name_or_alias():
     assert risbench_category('Two storage tanks east of a track and field.') == 'storage tank'
     assert risbench_category('A soccer-ball-shaped field next to a tank.') == 'soccer ball field'
     assert risbench_category('The baseball field beside the golf course.') == 'baseball diamond'
+    assert risbench_category('Baseball  diamond at the bottom .') == 'baseball diamond'
     assert risbench_category('A building with a red roof.') is None
     # RefSegRS's longest-name rule would pick the second object here
     text = 'The red airplane, in a scene that also shows a baseball diamond.'
