@@ -2,6 +2,7 @@
 sample and class, summed or averaged over each axis."""
 from typing import Optional
 
+import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
@@ -75,6 +76,8 @@ class SoftmaxDiceLoss(nn.Module):
         if target.shape != (pred.shape[0], *pred.shape[2:]):
             raise ValueError(f'SoftmaxDiceLoss: target {tuple(target.shape)} does not match the '
                              f'logits {tuple(pred.shape)}; expected (B, H, W)')
+        # float32 at least: in float16 the sums over the pixels of a 256 x 256 map overflow
+        pred = pred.to(torch.promote_types(pred.dtype, torch.float32))
         valid = (target != ignore_index).unsqueeze(1).to(pred.dtype)
         prob = pred.softmax(dim=1) * valid
         onehot = F.one_hot(target.clamp(0, num_classes - 1).long(), num_classes)

@@ -57,3 +57,14 @@ def test_bad_arguments():
         SoftmaxDiceLoss(class_reduction='none')
     with pytest.raises(ValueError, match='does not match'):
         SoftmaxDiceLoss()(torch.zeros(1, 2, 4, 4), torch.zeros(1, 3, 4, dtype=torch.long))
+
+
+def test_half_precision_logits_give_the_float32_loss():
+    """float16 logits of a 320 x 320 map: the pixel sums (beyond 65504) stay finite."""
+    torch.manual_seed(0)
+    logits = torch.randn(1, 2, 320, 320)
+    target = torch.ones(1, 320, 320, dtype=torch.long)
+    loss = MODELS.build(dict(type='SoftmaxDiceLoss'))
+    half = loss(logits.half(), target)
+    assert half.dtype == torch.float32 and torch.isfinite(half)
+    torch.testing.assert_close(half, loss(logits.half().float(), target))
