@@ -59,7 +59,8 @@ class MCILayer(nn.Module):
         self.ffn = FFN(embed_dims, embed_dims * ffn_ratio, ffn_drop=dropout, add_identity=False)
 
     def forward(self, x: Tensor, t: Tensor, x_pos: Tensor, text_mask: Tensor,
-                reference_points: Tensor, shapes: List[Tuple[int, int]]) -> Tuple[Tensor, Tensor]:
+                reference_points: Tensor, shapes: List[Tuple[int, int]],
+                num_out: Optional[int] = None) -> Tuple[Tensor, Tensor]:
         """Runs V-L then L-V interaction.
 
         Args:
@@ -70,21 +71,29 @@ class MCILayer(nn.Module):
             reference_points (Tensor): (1, ΣHW, 2) normalised (x, y) pixel centres of X
                 (deformable attention only).
             shapes (list[tuple[int, int]]): (h, w) of X's levels.
+            num_out (int, optional): Return only X's first ``num_out`` tokens: the
+                multi-scale attention's queries and the FFN are limited to them (every
+                token still serves as key and value), which leaves their values unchanged.
+                Defaults to None (all).
 
         Returns:
-            tuple[Tensor]: updated X (B, ΣHW, D) and T (B, Nt, D).
+            tuple[Tensor]: updated X (B, ΣHW or num_out, D) and T (B, Nt, D).
         """
         t = self.vl_layer(t, x, memory_pos=x_pos)
         query = self.lv_query_norm(x)
         memory = self.lv_memory_norm(t)
         x = x + self.lv_attn(query + x_pos, memory, memory, key_mask=text_mask)
         hidden = self.ms_norm(x)
+        out, out_hidden, out_pos = x, hidden, x_pos
+        if num_out is not None:
+            out, out_hidden, out_pos = (y[:, :num_out] for y in (x, hidden, x_pos))
+            reference_points = reference_points[:, :num_out]
         if isinstance(self.ms_attn, MSDeformAttention):
-            x = x + self.ms_attn(hidden + x_pos, hidden, reference_points, shapes)
+            out = out + self.ms_attn(out_hidden + out_pos, hidden, reference_points, shapes)
         else:
-            x = x + self.ms_attn(hidden + x_pos, hidden + x_pos, hidden)
-        x = x + self.ffn(self.ffn_norm(x))
-        return x, t
+            out = out + self.ms_attn(out_hidden + out_pos, hidden + x_pos, hidden)
+        out = out + self.ffn(self.ffn_norm(out))
+        return out, t
 
 
 @MODELS.register_module()
@@ -239,7 +248,8 @@ class TBTDHead(BaseReferringDecodeHead):
 
         Returns:
             tuple: X (B, ΣHW, D), its positions (1, ΣHW, D), the level sizes [(h_i, w_i)],
-            and T (B, Nt, D).
+            and T (B, Nt, D). Without ``refine_bg`` nothing reads X beyond its first level
+            (:meth:`pixel_features`), so the last layer returns only those (B, h_1 w_1, D).
         """
         tokens, positions, references, shapes = [], [], [], []
         for level, (proj, feat) in enumerate(zip(self.level_projs, feats)):
@@ -258,8 +268,12 @@ class TBTDHead(BaseReferringDecodeHead):
         reference_points = torch.cat(references, dim=0)[None]
         t = self.text_proj(text_item(text_feats, 'feats', 'TBTDHead', "L'_4"))
         text_mask = text_item(text_feats, 'mask', 'TBTDHead', 'text padding mask')
-        for layer in self.mci_layers:
-            x, t = layer(x, t, x_pos, text_mask, reference_points, shapes)
+        read = None if getattr(self, 'bg_refine', None) is not None else \
+            shapes[0][0] * shapes[0][1]
+        last = len(self.mci_layers) - 1
+        for i, layer in enumerate(self.mci_layers):
+            x, t = layer(x, t, x_pos, text_mask, reference_points, shapes,
+                         num_out=read if i == last else None)
         return self.x_norm(x), x_pos, shapes, self.t_norm(t)
 
     def plain_fusion(self, feats: List[Tensor], text_feats: TextFeats
@@ -377,12 +391,12 @@ class TBTDHead(BaseReferringDecodeHead):
             Tensor: (B, 2, h, w) logits.
         """
         scale = 1.0 / math.sqrt(self.channels)
-        fg = torch.einsum('bd,bdhw->bhw', fg_prototype, pixel) * scale
         if bg_queries is None:
-            bg = torch.zeros_like(fg)
-        else:
-            bg = torch.einsum('bd,bdhw->bhw', self.bg_proj(bg_queries.mean(1)), pixel) * scale
-        return torch.stack((bg, fg), dim=1)
+            fg = torch.einsum('bd,bdhw->bhw', fg_prototype, pixel) * scale
+            return torch.stack((torch.zeros_like(fg), fg), dim=1)
+        # both streams in one pass over P
+        prototypes = torch.stack((self.bg_proj(bg_queries.mean(1)), fg_prototype), dim=1)
+        return torch.einsum('bkd,bdhw->bkhw', prototypes, pixel) * scale
 
     def forward_outputs(self, inputs: List[Tensor],
                         text_feats: TextFeats) -> Tuple[Tensor, Dict[str, Tensor]]:

@@ -51,8 +51,10 @@ def test_component_shapes():
     inputs, text_feats = make_inputs()
     x, x_pos, shapes, t = head.multi_scale_context(inputs[1:], text_feats)
     assert shapes == [(8, 8), (4, 4), (2, 2)]
-    assert x.shape == (B, 64 + 16 + 4, D)
+    assert x.shape == (B, 64, D)  # only the stride-8 level is read (no refine_bg)
     assert x_pos.shape == (1, 64 + 16 + 4, D)
+    x_all = make_head(refine_bg=True).multi_scale_context(inputs[1:], text_feats)[0]
+    assert x_all.shape == (B, 64 + 16 + 4, D)
     assert t.shape == (B, NT, D)
     pixel = head.pixel_features(inputs[0], x, shapes)
     assert pixel.shape == (B, D, 16, 16)
@@ -61,6 +63,24 @@ def test_component_shapes():
     logits = head(inputs, text_feats)
     assert logits.shape == (B, 2, 16, 16)
     assert torch.isfinite(logits).all()
+
+
+@pytest.mark.parametrize('ms_attn', ['sdpa', 'deformable'])
+def test_mci_layer_num_out_equals_the_full_layer(ms_attn):
+    gen = torch.Generator().manual_seed(4)
+    shapes = [(4, 4), (2, 2), (1, 1)]
+    x = torch.randn(B, 21, D, generator=gen)
+    t = torch.randn(B, NT, D, generator=gen)
+    x_pos = torch.randn(1, 21, D, generator=gen)
+    refs = torch.rand(1, 21, 2, generator=gen)
+    mask = torch.ones(B, NT)
+    mask[0, 5:] = 0
+    layer = MCILayer(D, 3, 4, 2, ms_attn=ms_attn)
+    full_x, full_t = layer(x, t, x_pos, mask, refs, shapes)
+    part_x, part_t = layer(x, t, x_pos, mask, refs, shapes, num_out=16)
+    assert part_x.shape == (B, 16, D)
+    torch.testing.assert_close(part_x, full_x[:, :16], rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(part_t, full_t)
 
 
 @pytest.mark.parametrize('num_bg_prompts', [3, 5, 7])
