@@ -15,14 +15,15 @@ from mmrrsis.registry import MODELS
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 CONFIG_DIR = osp.join(REPO, 'projects', 'rsrefseg2', 'configs')
 CONFIGS = sorted(glob.glob(osp.join(CONFIG_DIR, '*.py')))
-PAPER = {d: osp.join(CONFIG_DIR, f'rsrefseg2_sam2l-siglip2_{d}.py') for d in ('refsegrs', 'rrsisd')}
+PAPER = {d: osp.join(CONFIG_DIR, f'rsrefseg2_sam2l-siglip2_{d}.py')
+         for d in ('refsegrs', 'rrsisd', 'risbench')}
 TINY = osp.join(CONFIG_DIR, 'rsrefseg2_tiny_synthetic.py')
 
 
 def test_expected_configs_exist():
     assert {osp.basename(c) for c in CONFIGS} >= {
         'rsrefseg2_sam2l-siglip2_refsegrs.py', 'rsrefseg2_sam2l-siglip2_rrsisd.py',
-        'rsrefseg2_tiny_synthetic.py'}
+        'rsrefseg2_sam2l-siglip2_risbench.py', 'rsrefseg2_tiny_synthetic.py'}
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=osp.basename)
@@ -37,7 +38,8 @@ def test_config_loads(path):
     assert cfg.model.data_preprocessor.max_length <= text.max_position_embeddings
 
 
-@pytest.mark.parametrize('dataset, epochs, lr', [('refsegrs', 600, 2e-4), ('rrsisd', 300, 1e-4)])
+@pytest.mark.parametrize('dataset, epochs, lr', [('refsegrs', 600, 2e-4), ('rrsisd', 300, 1e-4),
+                                                ('risbench', 300, 1e-4)])
 def test_recipe_values(dataset, epochs, lr):
     cfg = Config.fromfile(PAPER[dataset])
     opt = cfg.optim_wrapper
@@ -57,6 +59,8 @@ def test_recipe_values(dataset, epochs, lr):
     test = [t['type'] for t in cfg.test_dataloader.dataset.pipeline]
     assert train == ['LoadReferringImage', 'LoadReferringAnnotations', 'Resize',
                      'PackReferringInputs']
+    assert cfg.train_dataloader.dataset.type == dict(
+        refsegrs='RefSegRSDataset', rrsisd='RRSISDDataset', risbench='RISBenchDataset')[dataset]
     assert test.index('Resize') < test.index('LoadReferringAnnotations')
     pre = cfg.model.data_preprocessor
     assert (pre.size, pre.pad_val, pre.seg_pad_val, pre.std) == \
