@@ -555,7 +555,7 @@ def check_risbench(data_root: str, splits: Sequence[str] = SPLITS,
             _check_expression(expression, f'{where}: image id "{img_id}"', report)
             if expression and risbench_category(expression) is None:
                 report.add(False, 'expression names none of the 26 classes (category None)',
-                           f'{where}: "{expression}"')
+                           f'{where}: image id "{img_id}": "{expression}"')
             if img_id in seen:
                 report.add(False, 'image id listed more than once (each line is a sample)',
                            f'{where}: "{img_id}", first at {seen[img_id]}')
