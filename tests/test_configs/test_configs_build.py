@@ -56,6 +56,12 @@ def test_expected_configs_exist():
     assert {'btdnet/btdnet_swinb_refsegrs.py', 'btdnet/btdnet_swinb_rrsisd.py',
             'btdnet/btdnet_tiny_synthetic.py', 'lavt/lavt_swinb_rrsisd.py',
             'language_gated/language-gated_swin-bert_tiny_synthetic.py'} <= names
+    # RRSIS-HR and NWPU-Refer (the latter for the _notarget children: its no-target samples)
+    assert {'btdnet/btdnet_swinb_rrsishr.py', 'lavt/lavt_swinb_rrsishr.py',
+            'btdnet/btdnet_swinb_nwpu-refer_notarget.py',
+            'lavt/lavt_swinb_nwpu-refer_notarget.py',
+            'btdnet/btdnet_tiny_synthetic-nwpu-refer_notarget.py',
+            'lavt/lavt_tiny_synthetic-nwpu-refer_notarget.py'} <= names
     # the ablations: one-change children of the RefSegRS config, next to it
     ablations = [n for n in names if n.startswith('btdnet/btdnet_swinb_refsegrs_')
                  and not n.endswith('_notarget.py')]
