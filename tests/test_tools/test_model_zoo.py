@@ -97,7 +97,7 @@ def test_repository_metafiles_are_complete():
                              glob.glob(osp.join(REPO, 'projects', '*', 'metafile.yaml')))
     models = tool.zoo_models(files)
     assert {m['collection']['Name'] for m in models} == {'LAVT', 'BTDNet', 'FIANet', 'RMSIN',
-                                                          'SBANet'}
+                                                          'SBANet', 'RSRefSeg2'}
     for path in files:
         for model in yaml.safe_load(open(path))['Models']:
             assert osp.isfile(osp.join(REPO, model['Config'])), model['Config']
