@@ -31,7 +31,7 @@ def test_recipe_values(path):
     assert cfg.train_dataloader.batch_size * 4 == 8  # 2 per GPU on 4 GPUs
     sched = cfg.param_scheduler[0]
     assert (sched.type, sched.power, sched.eta_min, sched.convert_to_iter_based) == \
-        ('PolyLR', 0.9, 0.0, True)
+        ('LambdaPolyLR', 0.9, 0.0, True)
     opt = cfg.optim_wrapper.optimizer
     assert (opt.type, opt.lr, opt.weight_decay) == ('AdamW', 5e-5, 0.01)
     head = cfg.model.decode_head
@@ -87,3 +87,38 @@ def test_frozen_layer_check():
         BertTextEncoder(pretrained=False, stages=(4, ), frozen_layers=(4, ),
                         bert_config=dict(num_hidden_layers=4, hidden_size=32,
                                          num_attention_heads=2, intermediate_size=64))
+
+
+LINEAGE = PAPER + [
+    osp.join(REPO, 'projects', m, 'configs', f'{m}_swinb_{d}.py')
+    for m in ('rmsin', 'fianet', 'sbanet') for d in ('refsegrs', 'rrsisd')]
+
+
+@pytest.mark.parametrize('path', LINEAGE, ids=osp.basename)
+def test_epoch_and_poly_schedule_as_the_reference(path):
+    """An epoch drops the last partial batch (the reference's drop_last=True), and the poly
+    schedule over it is lr_0 (1 - t / T)^0.9 at iteration t, T = epochs x floor(N / batch)."""
+    import torch
+    from mmengine.runner import Runner
+
+    from mmrrsis.registry import PARAM_SCHEDULERS
+    cfg = Config.fromfile(path)
+    assert cfg.train_dataloader.drop_last
+    loader_cfg = dict(cfg.train_dataloader, dataset=list(range(13)), num_workers=0,
+                      persistent_workers=False)
+    loader = Runner.build_dataloader(loader_cfg, seed=0)
+    batch = cfg.train_dataloader.batch_size
+    assert len(loader) == 13 // batch and all(len(b) == batch for b in loader)
+    sched_cfg = dict(cfg.param_scheduler[0])
+    scheduler = PARAM_SCHEDULERS.get(sched_cfg.pop('type'))
+    sched_cfg.pop('convert_to_iter_based')
+    lr = cfg.optim_wrapper.optimizer.lr
+    optimizer = torch.optim.AdamW([torch.nn.Parameter(torch.zeros(1))], lr=lr)
+    sched = scheduler.build_iter_from_epoch(optimizer, epoch_length=len(loader), **sched_cfg)
+    total = cfg.train_cfg.max_epochs * len(loader)
+    for t in range(total):
+        if t in (0, 1, total // 2, total - 1):
+            expected = lr * (1 - t / total)**0.9
+            assert abs(optimizer.param_groups[0]['lr'] - expected) <= 1e-12 * lr, (t, total)
+        optimizer.step()
+        sched.step()

@@ -15,7 +15,9 @@ test_pipeline = [
     dict(type='LoadReferringAnnotations'),
     dict(type='PackReferringInputs'),
 ]
-train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
+# the reference's DataLoader(drop_last=True): an epoch is floor(samples / batch) iterations,
+# which also sets the length of the per-iteration poly schedule
+train_dataloader = dict(drop_last=True, dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 test_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 val_evaluator = dict(type='RRSISMetric', eval_resolution='input', per_category=True)
