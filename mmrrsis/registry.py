@@ -45,7 +45,8 @@ OPTIM_WRAPPERS = Registry('optim_wrapper', parent=MMSEG_OPTIM_WRAPPERS,
                           locations=['mmrrsis.engine'])
 OPTIM_WRAPPER_CONSTRUCTORS = Registry('optimizer wrapper constructor',
                                       parent=MMSEG_OPTIM_WRAPPER_CONSTRUCTORS)
-PARAM_SCHEDULERS = Registry('parameter scheduler', parent=MMSEG_PARAM_SCHEDULERS)
+PARAM_SCHEDULERS = Registry('parameter scheduler', parent=MMSEG_PARAM_SCHEDULERS,
+                            locations=['mmrrsis.engine'])
 METRICS = Registry('metric', parent=MMSEG_METRICS, locations=['mmrrsis.evaluation'])
 EVALUATOR = Registry('evaluator', parent=MMSEG_EVALUATOR, locations=['mmrrsis.evaluation'])
 TASK_UTILS = Registry('task util', parent=MMSEG_TASK_UTILS)

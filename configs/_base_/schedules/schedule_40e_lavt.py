@@ -1,7 +1,8 @@
 # The LAVT/RMSIN recipe as their train.py runs it: AdamW with one learning rate for every
 # group, weight decay 0.01 except on the Swin's norms, absolute_pos_embed and
-# relative_position_bias_table; poly decay (power 0.9) stepped every iteration, to 0, over 40
-# epochs; the checkpoint with the best val oIoU is kept. Each custom key below matches only
+# relative_position_bias_table; poly decay (power 0.9) stepped every iteration over 40 epochs as
+# their LambdaLR computes it, lr_0 (1 - t / T)^0.9 (LambdaPolyLR: mmengine's PolyLR would divide
+# by T - 1 and reach 0 at the last iteration); the checkpoint with the best val oIoU is kept. Each custom key below matches only
 # Swin parameters: BERT's norms are named LayerNorm (capital N) and keep their decay, as in the
 # reference, and LAVTHead's norms are named bn.
 optim_wrapper = dict(
@@ -14,7 +15,7 @@ optim_wrapper = dict(
     }),
     clip_grad=None)
 param_scheduler = [
-    dict(type='PolyLR', eta_min=0.0, power=0.9, begin=0, end=40, by_epoch=True,
+    dict(type='LambdaPolyLR', eta_min=0.0, power=0.9, begin=0, end=40, by_epoch=True,
          convert_to_iter_based=True)
 ]
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=40, val_interval=1)

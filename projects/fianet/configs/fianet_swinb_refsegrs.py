@@ -11,7 +11,7 @@ max_epochs = 60
 model = dict(data_preprocessor=dict(max_length=20), neck=dict(num_blocks=1))
 optim_wrapper = dict(optimizer=dict(lr=5e-5))
 param_scheduler = [
-    dict(type='PolyLR', eta_min=0.0, power=0.9, begin=0, end=max_epochs, by_epoch=True,
+    dict(type='LambdaPolyLR', eta_min=0.0, power=0.9, begin=0, end=max_epochs, by_epoch=True,
          convert_to_iter_based=True)
 ]
 train_cfg = dict(max_epochs=max_epochs)

@@ -101,7 +101,7 @@ def test_recipe_values(dataset):
     assert cfg.train_cfg.max_epochs == epochs and cfg.param_scheduler[0].end == epochs
     sched = cfg.param_scheduler[0]
     assert (sched.type, sched.power, sched.eta_min, sched.convert_to_iter_based) == \
-        ('PolyLR', 0.9, 0.0, True)
+        ('LambdaPolyLR', 0.9, 0.0, True)
     assert cfg.train_dataloader.batch_size == 8 and cfg.randomness.seed == 2401
     assert cfg.val_dataloader.dataset.split == 'val'
     assert cfg.default_hooks.checkpoint.save_best == 'oIoU'

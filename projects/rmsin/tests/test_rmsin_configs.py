@@ -46,7 +46,7 @@ def test_rrsisd_recipe():
     assert (opt.type, opt.lr, opt.weight_decay) == ('AdamW', 3e-5, 0.01)
     sched = cfg.param_scheduler[0]
     assert (sched.type, sched.power, sched.eta_min, sched.convert_to_iter_based) == \
-        ('PolyLR', 0.9, 0.0, True)
+        ('LambdaPolyLR', 0.9, 0.0, True)
     assert cfg.find_unused_parameters is False
     model = cfg.model
     assert [f.get('last_stage', False) for f in model.backbone.fusion] == [False] * 3 + [True]

@@ -92,7 +92,7 @@ def test_recipe_and_weights(path):
     assert cfg.train_cfg.max_epochs == 40
     sched = cfg.param_scheduler[0]
     assert (sched.type, sched.power, sched.eta_min, sched.convert_to_iter_based) == \
-        ('PolyLR', 0.9, 0.0, True)
+        ('LambdaPolyLR', 0.9, 0.0, True)
     opt = cfg.optim_wrapper.optimizer
     assert (opt.type, opt.lr, opt.weight_decay) == ('AdamW', 5e-5, 0.01)
     text = cfg.model.backbone.text

@@ -1,0 +1,3 @@
+from .lambda_poly_lr import LambdaPolyLR
+
+__all__ = ['LambdaPolyLR']
