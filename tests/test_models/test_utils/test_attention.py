@@ -132,3 +132,28 @@ def test_deformable_bag_core_equals_mmcv_grid_sample_version():
                                                         grad_out)))
     for got, expected in zip(*results):
         torch.testing.assert_close(got, expected, atol=1e-10, rtol=1e-8)
+
+
+@pytest.mark.parametrize('dtype', [torch.float64, torch.float32])
+def test_weighted_bag_sum_equals_embedding_bag(dtype):
+    """Same output as F.embedding_bag; gradients equal up to the order of the sums."""
+    from mmrrsis.models.utils.attention import WeightedBagSum
+    gen = torch.Generator().manual_seed(0)
+    indices = torch.randint(0, 9, (30, 6), generator=gen)  # rows repeat within and across bags
+    weights = torch.rand(30, 6, generator=gen, dtype=dtype)
+    table = torch.randn(9, 5, generator=gen, dtype=dtype)
+    grad_out = torch.randn(30, 5, generator=gen, dtype=dtype)
+    results = []
+    for core in (WeightedBagSum.apply,
+                 lambda t, i, w: F.embedding_bag(i, t, per_sample_weights=w, mode='sum')):
+        inputs = (table.clone().requires_grad_(), weights.clone().requires_grad_())
+        out = core(inputs[0], indices, inputs[1])
+        results.append([out] + list(torch.autograd.grad(out, inputs, grad_out)))
+    tol = dict(atol=1e-12, rtol=1e-10) if dtype == torch.float64 else dict(atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(results[0][0], results[1][0], atol=0, rtol=0)
+    for got, expected in zip(results[0][1:], results[1][1:]):
+        torch.testing.assert_close(got, expected, **tol)
+    # only the weights need a gradient (the table is frozen)
+    weight = weights.clone().requires_grad_()
+    WeightedBagSum.apply(table, indices, weight).backward(grad_out)
+    torch.testing.assert_close(weight.grad, results[1][2], **tol)
