@@ -18,6 +18,11 @@ Offline (random weights, a local WordPiece vocab). Per config:
   before it, as ``benchmark.py``; ``state``: parameters, buffers, optimizer state) and the
   process's peak resident set (``resource.getrusage`` ``ru_maxrss``, build and warm-up
   included, allocator caching included).
+
+``--attention-parts`` times instead the three attentions that ``fused_attention`` switches,
+alone, eager against SDPA, forward + backward (CPU seconds, median of ``--iters`` interleaved
+runs): Swin-B's window attention of each stage (window 12, shifted, at the input ``--size``),
+LAVT's pixel-word attention at each stage and one BERT-base layer over 20 tokens.
 """
 import argparse
 import json
@@ -28,6 +33,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))  # projects
 import mmrrsis  # noqa: E402,F401  (first: makes mmseg importable with mmcv-lite)
@@ -46,7 +52,7 @@ SWITCHES = ('with_cp', 'fused_attention')
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('configs', nargs='+')
+    parser.add_argument('configs', nargs='*')
     parser.add_argument('--switch', default='with_cp', choices=SWITCHES)
     parser.add_argument('--batch', type=int, default=2)
     parser.add_argument('--size', type=int, default=None,
@@ -56,6 +62,8 @@ def parse_args(argv=None):
     parser.add_argument('--threads', type=int, default=None, help='torch CPU threads')
     parser.add_argument('--no-memory', action='store_true', help='skip the memory runs')
     parser.add_argument('--no-time', action='store_true', help='skip the timed runs')
+    parser.add_argument('--attention-parts', action='store_true',
+                        help='time the switched attentions alone (see above)')
     parser.add_argument('--out', default=None, help='write the figures to this JSON file')
     parser.add_argument('--memory-child', choices=('off', 'on'), help=argparse.SUPPRESS)
     return parser.parse_args(argv)
@@ -153,6 +161,63 @@ def memory_switch(path: str, args) -> dict:
     return result
 
 
+def attention_parts(args) -> dict:
+    """Eager / SDPA CPU seconds of each switched attention alone, forward + backward."""
+    from mmseg.models.backbones.swin import ShiftWindowMSA
+    from transformers import BertConfig
+    from transformers.models.bert.modeling_bert import BertLayer
+
+    from mmrrsis.models.utils import PixelWordAttention
+    from mmrrsis.models.utils.sdpa_window_msa import set_window_attention
+    size, batch = args.size or 480, args.batch
+    parts = []
+    for stage in range(4):
+        channels, heads, side = 128 * 2**stage, 4 * 2**stage, size // 4 // 2**stage
+        shift = ShiftWindowMSA(channels, heads, window_size=12, shift_size=6)
+        x = torch.randn(batch, side * side, channels, requires_grad=True)
+
+        def window(fused, module=shift, x=x, side=side):
+            set_window_attention(module, fused)
+            return module(x, (side, side))
+
+        pwa = PixelWordAttention(channels, 768)
+        words, mask = torch.randn(batch, 20, 768), torch.ones(batch, 20)
+        mask[:, 12:] = 0
+
+        def pixel_word(fused, module=pwa, x=x, words=words, mask=mask):
+            module.fused = fused
+            return module(x, words, mask)
+
+        parts += [(f'Swin-B stage {stage + 1} window attention ({side}x{side})', window),
+                  (f'pixel-word attention stage {stage + 1}', pixel_word)]
+    layers = {impl: BertLayer(BertConfig(attn_implementation=impl)) for impl in ('eager',
+                                                                                 'sdpa')}
+    layers['sdpa'].load_state_dict(layers['eager'].state_dict())
+    hidden = torch.randn(batch, 20, 768, requires_grad=True)
+    additive = torch.zeros(batch, 1, 1, 20)
+    additive[..., 12:] = torch.finfo(torch.float32).min
+
+    def bert(fused):
+        out = layers['sdpa' if fused else 'eager'](hidden, additive)
+        return out[0] if isinstance(out, tuple) else out
+
+    parts.append(('BERT-base layer (20 tokens)', bert))
+    result = {}
+    for name, run in parts:
+        times = {False: [], True: []}
+        for rep in range(args.iters + args.warmup):
+            for fused in times:
+                start = time.process_time()
+                run(fused).float().square().mean().backward()
+                if rep >= args.warmup:
+                    times[fused].append(time.process_time() - start)
+        eager, fused = (statistics.median(times[k]) for k in (False, True))
+        result[name] = dict(eager=eager, sdpa=fused, ratio=fused / eager)
+        print(f'  {name:48s} eager {1e3 * eager:8.1f} ms  SDPA {1e3 * fused:8.1f} ms  '
+              f'SDPA/eager {fused / eager:5.2f}', flush=True)
+    return result
+
+
 def main(argv=None):
     args = parse_args(argv)
     if args.threads:
@@ -162,6 +227,13 @@ def main(argv=None):
     MMLogger.get_instance('mmengine').setLevel('WARNING')
     if args.memory_child:
         memory_child(args.configs[0], args)
+        return
+    if args.attention_parts:
+        report = dict(batch=args.batch, size=args.size or 480, threads=torch.get_num_threads(),
+                      parts=attention_parts(args))
+        if args.out:
+            with open(args.out, 'w') as f:
+                json.dump(report, f, indent=1)
         return
     report = dict(switch=args.switch, batch=args.batch, threads=torch.get_num_threads(),
                   torch=torch.__version__, configs={})
