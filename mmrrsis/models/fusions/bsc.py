@@ -231,6 +231,35 @@ class BSC(BaseModule):
             affinities[direction] = affinity
         return affinities
 
+    def vision_gate(self, vis: Tensor, attn: Tensor, values: Tensor) -> Tensor:
+        """``g_v([V; V_hat]) ⊙ V_hat`` of Eq. 4 with ``V_hat = attn · values``.
+
+        The 1x1 convolution of ``[V; V_hat]`` is ``W_v V + W_hat V_hat + b``, and
+        ``W_hat V_hat = attn · (values W_hat^T)``: that half costs Nt x C x C on the tokens
+        plus the attention product instead of h w x C x C, and neither the concatenation
+        nor an im2col buffer is built.
+
+        Args:
+            vis (Tensor): (B, C, h, w) V.
+            attn (Tensor): (B, h*w, Nt) attention over tokens.
+            values (Tensor): (B, Nt, C) projected text ``proj_l(L)``.
+
+        Returns:
+            Tensor: (B, C, h, w) the gated update.
+        """
+        batch, channels, height, width = vis.shape
+        conv, norm, act = self.gate_v
+        weight = conv.weight.flatten(1)
+        w_vis, w_hat = weight[:, :channels], weight[:, channels:]
+        # (B, 2C, Nt) @ (B, Nt, hw): V_hat and W_hat V_hat in (B, C, hw) layout in one product
+        both = torch.cat((values, values @ w_hat.t()), -1).transpose(1, 2) @ attn.transpose(1, 2)
+        vis_hat, hat_term = both[:, :channels], both[:, channels:]
+        pre = w_vis @ vis.flatten(2) + hat_term
+        if conv.bias is not None:
+            pre = pre + conv.bias[:, None]
+        gate = act(norm(pre.view(batch, channels, height, width)))
+        return gate * vis_hat.view(batch, channels, height, width)
+
     def forward(self, vis: Tensor, hw_shape: Tuple[int, int], text: Tensor,
                 text_mask: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
         """Fuses one stage, as a fusion of :class:`StageWiseExtractor`.
@@ -275,9 +304,7 @@ class BSC(BaseModule):
             logits = logits.to(_at_least_float32(logits.dtype))
             logits = logits.masked_fill(~valid[:, None, :], torch.finfo(logits.dtype).min)
             attn = logits.softmax(-1).type_as(vis)  # over tokens
-            vis_hat = (attn @ self.proj_l(text_real)).transpose(1, 2)
-            vis_hat = vis_hat.reshape(batch, channels, height, width)
-            vis_out = vis + self.gate_v(torch.cat([vis, vis_hat], 1)) * vis_hat
+            vis_out = vis + self.vision_gate(vis, attn, self.proj_l(text_real))
         if 'v2l' in self.directions:
             # over pixels, one token at a time: padded tokens need no mask, their L_hat is
             # zeroed below
