@@ -49,6 +49,9 @@ def test_clean_sets(pristine):
     multi = warnings['multi-target expression (one sample, the union of its refs)']
     assert len(multi) == sum(summaries['nwpu_refer']['multi_target_samples'].values())
     assert all('"all the ' in m for m in multi)
+    summary = summaries['nwpu_refer']
+    assert warnings['no-target expressions (empty mask, has_target=False)'] == [', '.join(
+        f'{s} {summary["no_target_samples"][s]} of {n}' for s, n in summary['samples'].items())]
     assert 'NWPU-Refer dataset at' in report.format()
 
 

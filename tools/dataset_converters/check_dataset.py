@@ -426,8 +426,10 @@ def check_nwpu_refer(data_root: str, splits: Sequence[str] = SPLITS) -> DatasetR
             groups.setdefault((ref['split'], image['id'], text), []).append(
                 (ref.get('ref_id'), target))
         used.setdefault(image['id'], []).append((where, ann if target else None))
+    negatives = Counter()
     for (split, image_id, text), members in groups.items():
         report.samples[split] += 1
+        negatives[split] += not members[0][1]
         if len({t for _, t in members}) > 1:
             report.add(True, 'expression shared by no-target and object refs',
                        f'image {image_id}, "{text}": refs {[r for r, _ in members]}')
@@ -438,6 +440,10 @@ def check_nwpu_refer(data_root: str, splits: Sequence[str] = SPLITS) -> DatasetR
         if n == 0:
             report.add(True, 'empty split', f'{refs_file} has no English expression of split '
                        f'"{split}"')
+    if sum(negatives.values()):
+        report.add(False, 'no-target expressions (empty mask, has_target=False)',
+                   ', '.join(f'{split} {negatives[split]} of {n}'
+                             for split, n in report.samples.items()))
     if languages:
         report.add(False, 'sentences per language (language="en" keeps en)',
                    ', '.join(f'{k} {n}' for k, n in sorted(languages.items())))
