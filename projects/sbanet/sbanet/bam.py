@@ -9,7 +9,7 @@ from mmengine.model.weight_init import trunc_normal_
 from mmseg.utils import OptConfigType, OptMultiConfig
 from torch import Tensor, nn
 
-from mmrrsis.models.utils import LanguageGate, SDPAttention
+from mmrrsis.models.utils import LanguageGate, SDPAttention, pixel_instance_norm
 from mmrrsis.registry import MODELS
 
 DIRECTIONS = ('l2v', 'v2l')
@@ -29,12 +29,13 @@ class BAM(BaseModule):
         Q¹ = Q + Attn(LN(Q), T, m)                 T = LN(Linear_{C_l→C}(L))   alignment
         Q² = Q¹ + Attn(LN(Q¹), LN(X̃))                                       queries read
         Q³ = Q² + FFN(LN(Q²))                                               the image
-        F  = P_o(GELU(P_v(X)) ⊙ Attn(LN(X), Q³))                            'l2v'
+        F  = P_o(GELU(P_v(X)) ⊙ IN(Attn(LN(X), Q³)))                        'l2v'
         E  = X + g_v(F) ⊙ F                        g_v: LanguageGate (tanh)
         L' = L + m ⊙ g_l(A) ⊙ A,   A = Attn(LN(L), Q³)                      'v2l'
 
     Attn is multi-head attention (``SDPAttention``, ``num_heads``; padded tokens are never
-    attended to), FFN has a GELU; A's keys and values map the queries straight to C_l.
+    attended to), FFN has a GELU; A's keys and values map the queries straight to C_l. IN
+    normalises each channel over the pixels, as PWAM's language term (``pixel_norm``).
     g_l's last linear starts at zero, so L' = L at step 0; padded tokens never change. As in
     LAVT, the next stage gets E and the decoder F (after the stage's norm).
 
@@ -44,6 +45,10 @@ class BAM(BaseModule):
         num_queries (int): Learnable queries Nq of the stage. Defaults to 16.
         num_heads (int): Heads of every attention. Defaults to 8.
         ffn_ratio (int): Hidden width of the queries' FFN over C. Defaults to 4.
+        query_std (float): Standard deviation of the queries' truncated normal
+            initialisation. Defaults to 1.0.
+        pixel_norm (bool): Instance-normalise the queries' message to the pixels (IN above);
+            False drops IN. Defaults to True.
         dfs (dict, optional): Config of the DFS block the queries read (``channels`` and
             ``text_channels`` are filled in); None: they read the stage features directly
             (the "w/o DFS" ablation). Defaults to ``dict(type='DFS')``.
@@ -61,6 +66,8 @@ class BAM(BaseModule):
                  num_queries: int = 16,
                  num_heads: int = 8,
                  ffn_ratio: int = 4,
+                 query_std: float = 1.0,
+                 pixel_norm: bool = True,
                  dfs: OptConfigType = dict(type='DFS'),
                  directions: Sequence[str] = DIRECTIONS,
                  last_stage: bool = False,
@@ -79,6 +86,8 @@ class BAM(BaseModule):
         self.vis_channels = vis_channels
         self.text_channels = text_channels
         self.num_queries = num_queries
+        self.query_std = query_std
+        self.pixel_norm = pixel_norm
         self.directions = directions
         channels = vis_channels
 
@@ -117,7 +126,7 @@ class BAM(BaseModule):
         self._init_own_params()
 
     def _init_own_params(self) -> None:
-        trunc_normal_(self.queries, std=0.02)
+        trunc_normal_(self.queries, std=self.query_std)
         if 'v2l' in self.directions:
             # L' = L at step 0: BERT's features are undisturbed until the gate learns
             nn.init.zeros_(self.text_gate[2].weight)
@@ -173,7 +182,10 @@ class BAM(BaseModule):
                              f'{self.text_channels} text channels got {channels} / '
                              f'{text.shape[-1]}')
         queries = self.read_image(vis, hw_shape, text, text_mask)
-        fused = self.out_proj(self.vis_proj(vis) * self.l2v_attn(self.vis_norm(vis), queries))
+        message = self.l2v_attn(self.vis_norm(vis), queries)
+        if self.pixel_norm:
+            message = pixel_instance_norm(message)
+        fused = self.out_proj(self.vis_proj(vis) * message)
         next_vis = vis if self.gate is None else vis + self.gate(fused) * fused
         if 'v2l' in self.directions:
             update = self.v2l_attn(self.word_norm(text), queries)

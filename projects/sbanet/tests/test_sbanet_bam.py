@@ -179,7 +179,39 @@ def test_num_queries(num_queries):
     assert count(bam()) - count(module) == (16 - num_queries) * 16
     vis, hw, text, mask = inputs()
     assert module.read_image(vis, hw, text, mask).shape == (2, num_queries, 16)
-    assert module.queries.std().item() == pytest.approx(0.02, rel=0.6)
+    assert module.queries.std().item() == pytest.approx(1.0, rel=0.6)
+
+
+def pixel_contrast(x):
+    """RMS over (B, N, C) tokens of the deviation from each channel's pixel mean, over the
+    RMS of x: 0 for a map that is the same at every pixel."""
+    return float((x - x.mean(1, keepdim=True)).pow(2).mean().sqrt() / x.pow(2).mean().sqrt())
+
+
+def test_message_to_the_pixels_varies_over_them_at_init():
+    """Near-identical queries (std 0.02) send every pixel the same message, so F is nearly
+    constant over the image; queries of std 1 and the message's instance norm give F the
+    contrast of LAVT's PWAM (see the README, Training from scratch)."""
+    vis, hw, text, mask = inputs(height=8, width=8)
+    messages = {}
+    for name, kwargs in (('default', {}), ('old', dict(query_std=0.02, pixel_norm=False))):
+        module = bam(**kwargs)
+        module.l2v_attn.register_forward_hook(
+            lambda mod, args, out, name=name: messages.__setitem__(name, out))
+        messages[name + '_F'] = module(vis, hw, text, mask)[1].detach()
+    assert pixel_contrast(messages['old']) < 0.02
+    assert pixel_contrast(messages['default']) > 0.05
+    assert pixel_contrast(messages['default_F']) > 0.5 > 0.3 > pixel_contrast(messages['old_F'])
+    # F = P_o(GELU(P_v(X)) ⊙ IN(Attn(LN(X), Q³))), IN over the pixels of each channel (eps
+    # 1e-5 as InstanceNorm)
+    module = bam()
+    queries = module.read_image(vis, hw, text, mask)
+    message = module.l2v_attn(module.vis_norm(vis), queries)
+    var, mean = torch.var_mean(message, dim=1, correction=0, keepdim=True)
+    normed = (message - mean) / (var + 1e-5).sqrt()
+    torch.testing.assert_close(module(vis, hw, text, mask)[1],
+                               module.out_proj(module.vis_proj(vis) * normed),
+                               atol=1e-4, rtol=1e-4)
 
 
 def test_bad_arguments():
