@@ -112,8 +112,9 @@ class ReferringJsonlDataset(BaseSegDataset):
     ``bbox`` (RRSIS-D: corners, not COCO xywh) and ``area`` (not the mask's pixel count) are
     ignored. An RLE whose size differs from its image (RRSIS-D's 800x801 JPEGs) is resized
     (nearest) to the image by ``LoadReferringAnnotations``; images are not opened here, so
-    ``tools/dataset_converters/check_dataset.py jsonl`` lists them. Every line has a target unless it carries ``"has_target": false`` (an mmrrsis
-    extension that ``tools/dataset_converters/to_jsonl.py`` writes for no-target samples).
+    ``check_dataset.py jsonl_<dataset>`` lists them. Every line has a target unless it carries
+    ``"has_target": false`` (an mmrrsis extension that ``to_jsonl.py`` writes for no-target
+    samples).
 
     Args:
         data_root (str): Dataset folder (RSRefSeg2's ``data_root`` is the image folder itself:

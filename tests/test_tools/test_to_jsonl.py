@@ -62,8 +62,8 @@ def test_round_trip_from_a_dataset_type(name, tmp_path, capsys):
         source = DATASETS.build(dict(type=dataset_type, data_root=root, split=split,
                                      pipeline=_pipeline(threshold)))
         read_back = ReferringJsonlDataset(
-            data_root=root, split=split, dataset=name, ann_file=osp.join(out, name + '_{split}.jsonl'),
-            pipeline=_pipeline(0))
+            data_root=root, split=split, dataset=name,
+            ann_file=osp.join(out, name + '_{split}.jsonl'), pipeline=_pipeline(0))
         _assert_same_samples(source, read_back)
     with open(osp.join(out, f'{name}_train.jsonl')) as f:
         line = json.loads(f.readline())
@@ -77,7 +77,8 @@ def test_round_trip_from_a_config_with_no_target_samples(tmp_path):
     loaders = '\n'.join(
         f"{split}_dataloader = dict(dataset=dict(type='NoTargetDataset', "
         f"negatives_file='no_target.json', dataset=dict(type='RefSegRSDataset', "
-        f"data_root={root!r}, split={split!r}, pipeline=[])))" for split in ('train', 'val', 'test'))
+        f"data_root={root!r}, split={split!r}, pipeline=[])))"
+        for split in ('train', 'val', 'test'))
     config.write_text(loaders + '\n')
     tool.main([str(config), out, '--splits', 'train', '--name', 'refsegrs'])
     source = DATASETS.build(dict(

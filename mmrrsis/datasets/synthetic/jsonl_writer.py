@@ -1,4 +1,5 @@
-"""Writes a synthetic dataset with RSRefSeg2's JSONL files (``datainfo/<dataset>_<split>.jsonl``)."""
+"""Writes a synthetic dataset with RSRefSeg2's JSONL files
+(``datainfo/<dataset>_<split>.jsonl``)."""
 import json
 import os
 import os.path as osp
