@@ -5,9 +5,11 @@ import torch
 from mmengine.model import BaseModule
 from torch import Tensor
 
+from mmrrsis.registry import MODELS
 from .hf_models import build_sam2_config
 
 
+@MODELS.register_module()
 class HFSam2MaskDecoder(BaseModule):
     """The decoding side of ``transformers.Sam2Model``, for prompts made by a model.
 

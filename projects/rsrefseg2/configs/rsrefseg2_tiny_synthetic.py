@@ -44,4 +44,4 @@ model = dict(
     neck=dict(text_dims=32, img_dims=32, prompt_dims=32, num_heads=2, internal_dims=32,
               mlp_dims=32, num_queries=3, num_prompts=4, text_layers=1, image_layers=1,
               prompt_layers=1, pe_size=8),
-    decode_head=dict(sam2_config=tiny_sam2, pretrained=None))
+    decode_head=dict(decoder=dict(sam2_config=tiny_sam2, pretrained=None)))

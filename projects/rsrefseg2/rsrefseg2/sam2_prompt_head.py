@@ -5,7 +5,7 @@ from mmseg.utils import ConfigType, SampleList
 from torch import Tensor
 
 from mmrrsis.models.decode_heads.base_referring_head import BaseReferringDecodeHead
-from mmrrsis.models.utils import HFSam2MaskDecoder, TextFeats
+from mmrrsis.models.utils import TextFeats
 from mmrrsis.registry import MODELS
 
 @MODELS.register_module()
@@ -24,10 +24,8 @@ class SAM2PromptHead(BaseReferringDecodeHead):
     and the label.
 
     Args:
-        sam2_config (dict): ``transformers.Sam2Config`` arguments (the prompt encoder and mask
-            decoder parts are used).
-        pretrained (str, optional): ``Sam2Model`` checkpoint read by ``init_weights``.
-            Defaults to None.
+        decoder (dict): Config of the SAM 2 prompt encoder and mask decoder
+            (``HFSam2MaskDecoder``: ``sam2_config``, ``pretrained``).
         stability_fallback (bool): SAM 2's eval-time fallback. Defaults to True.
         decorrelation_loss (dict, optional): Config of the query decorrelation loss.
         contrast_loss (dict, optional): Config of the region-text contrast loss.
@@ -37,8 +35,7 @@ class SAM2PromptHead(BaseReferringDecodeHead):
     mask_loss = False
 
     def __init__(self,
-                 sam2_config: dict,
-                 pretrained: Optional[str] = None,
+                 decoder: dict,
                  stability_fallback: bool = True,
                  decorrelation_loss: Optional[dict] = None,
                  contrast_loss: Optional[dict] = None,
@@ -46,7 +43,7 @@ class SAM2PromptHead(BaseReferringDecodeHead):
         kwargs.setdefault('threshold', 0.5)
         super().__init__(in_channels=1, channels=1, num_classes=1, out_channels=1, **kwargs)
         del self.conv_seg
-        self.sam = HFSam2MaskDecoder(sam2_config, pretrained=pretrained)
+        self.sam = MODELS.build(decoder)
         self.sam.dynamic_multimask_via_stability = stability_fallback
         self.decorrelation_loss = MODELS.build(decorrelation_loss) if decorrelation_loss \
             else None

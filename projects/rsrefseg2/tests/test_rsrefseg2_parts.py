@@ -72,7 +72,8 @@ def test_prompter_names_missing_text_feats():
 def test_head_stability_fallback():
     """A hand-made decoder whose token-0 mask is unstable (all logits within ±δ) and whose
     token 2 has the best predicted IoU: eval mode with the fallback returns token 2's mask."""
-    head = SAM2PromptHead(SAM2, loss_decode=dict(type='SigmoidDiceLoss'))
+    head = SAM2PromptHead(dict(type='HFSam2MaskDecoder', sam2_config=SAM2),
+                          loss_decode=dict(type='SigmoidDiceLoss'))
     decoder = head.sam.mask_decoder
     with torch.no_grad():
         for p in decoder.parameters():

@@ -57,8 +57,7 @@ model = dict(
               text_layers=2, image_layers=2, prompt_layers=2, pe_size=32),
     decode_head=dict(
         type='SAM2PromptHead',
-        sam2_config=sam2_config,
-        pretrained=sam2_name,
+        decoder=dict(type='HFSam2MaskDecoder', sam2_config=sam2_config, pretrained=sam2_name),
         stability_fallback=True,
         threshold=0.5,
         ignore_index=255,
