@@ -75,8 +75,8 @@ class NWPUReferDataset(BaseSegDataset):
 
     ``metainfo['categories']`` holds the object classes of ``instances.json`` in id order,
     without ``no target``. A target sample's ``category`` is its refs' class (None, logged,
-    when they differ); a no-target sample's is the class its English expression names first
-    (None when it names none), as for :class:`NoTargetDataset`. No-target samples carry
+    when they differ); a no-target sample's is the class its (ref's) English expression names
+    first (None when it names none), as for :class:`NoTargetDataset`. No-target samples carry
     ``has_target=False`` and an empty mask; the others ``has_target=True``.
 
     Args:
@@ -219,9 +219,11 @@ class NWPUReferDataset(BaseSegDataset):
             raise ValueError(f'{where} has category_id {category_id!r}, which is not one of the '
                              f'categories of {self.ann_file} {sorted(names)}')
         has_target = category_id not in no_target_ids
+        english = [sentence_text(s) for s in ref['sentences']
+                   if sentence_language(sentence_text(s)) == 'en']
         unit = dict(ref_id=ref.get('ref_id'), ann_id=ref.get('ann_id'), image=image,
                     category_id=category_id, category=names[category_id],
-                    has_target=has_target, rle=None)
+                    has_target=has_target, rle=None, english=english[0] if english else None)
         if not has_target:
             return unit
         if ann is None:
@@ -262,7 +264,7 @@ class NWPUReferDataset(BaseSegDataset):
             category = None if mixed else classes.pop()
         else:
             rle = empty_rle()
-            english = group['expression'] if group['language'] == 'en' else None
+            english = group['expression'] if group['language'] == 'en' else units[0]['english']
             category = category_by_first_match(english, {n: n for n in objects}) \
                 if english else None
         sample = dict(

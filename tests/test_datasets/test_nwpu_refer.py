@@ -131,6 +131,13 @@ def test_language_option_and_merging(tmp_path):
     assert [zh.get_data_info(i)['language'] for i in range(len(zh))] == ['zh'] * 3
     every = NWPUReferDataset(root, split='train', language='all')
     assert len(every) == 7
+    # a Chinese no-target sentence takes its category from the ref's English one
+    refs = [dict(r) for r in REFS]
+    refs[3] = ref(4, 3, 14, 40, ['顶部的红色船', 'the red ship at the top'])
+    zh = NWPUReferDataset(write(tmp_path / 'zh', refs), split='train', language='zh')
+    infos = [zh.get_data_info(i) for i in range(len(zh))]
+    assert [(d['expression'], d['category']) for d in infos if not d['has_target']] == [
+        ('顶部的红色船', 'ship')]
     separate = NWPUReferDataset(root, split='train', merge_multi_target=False)
     assert [separate.get_data_info(i)['ann_ids'] for i in range(len(separate))] == [
         [11], [12], [13], [14], [15]]
