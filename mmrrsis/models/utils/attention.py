@@ -124,6 +124,17 @@ class SDPAttention(nn.Module):
     (flash / memory-efficient) kernel where one exists, which is what makes attention over
     thousands of pixel tokens affordable (BTDNet's MCI).
 
+    When one side is short (a few text tokens against thousands of pixels, as in BTDNet's
+    MCI and D-MOLS), the projections of the long side are folded into the short side, which
+    is cheaper and gives the same values up to float rounding: with few keys,
+    ``(x W_q^T + b_q) k_h^T = x (W_q,h^T k_h^T) + b_q,h k_h^T`` and
+    ``out_proj(P_h v_h) = P_h (v_h W_o,h^T)``; with few queries, ``q_h (key W_k,h^T + b_k,h)^T
+    = (q_h W_k,h) key^T + q_h b_k,h`` (the same for every key), and ``P_h (value W_v,h^T +
+    b_v,h) = (P_h value) W_v,h^T + b_v,h``. The (B, heads, Nq, Nk) weights are then built
+    explicitly (small: one side is short) and the long side is never projected. Which of the
+    three runs is chosen by multiply-add count; with attention dropout in training the plain
+    SDPA path always runs.
+
     Unlike ``nn.MultiheadAttention.key_padding_mask``, ``key_mask`` follows the text-mask
     convention of mmrrsis: 1/True marks a key to attend to, 0/False a padded key.
 
@@ -180,19 +191,94 @@ class SDPAttention(nn.Module):
             Tensor: (B, Nq, D) attended values after the output projection.
         """
         value = key if value is None else value
-        q = self._split_heads(self.q_proj(query))
-        k = self._split_heads(self.k_proj(key))
-        v = self._split_heads(self.v_proj(value))
-        attn_mask = None
         if key_mask is not None:
             key_mask = key_mask.bool()
             # Checked on the device (no host sync): an all-padding row would softmax to NaN.
             key_mask = key_mask | ~key_mask.any(dim=1, keepdim=True)
-            attn_mask = key_mask[:, None, None, :]  # (B, 1, 1, Nk), True = attend
+        path = 'sdpa' if self.dropout and self.training else \
+            self._cheapest(query.shape[1], key.shape[1], key.shape[2], value.shape[2])
+        if path == 'few_keys':
+            return self._few_keys(query, key, value, key_mask)
+        if path == 'few_queries':
+            return self._few_queries(query, key, value, key_mask)
+        q = self._split_heads(self.q_proj(query))
+        k = self._split_heads(self.k_proj(key))
+        v = self._split_heads(self.v_proj(value))
+        attn_mask = None if key_mask is None else key_mask[:, None, None, :]  # True = attend
         out = F.scaled_dot_product_attention(
             q, k, v, attn_mask=attn_mask, dropout_p=self.dropout if self.training else 0.0)
         out = out.transpose(1, 2).flatten(2)
         return self.out_proj(out)
+
+    def _cheapest(self, num_query: int, num_key: int, key_dims: int, value_dims: int) -> str:
+        """'sdpa', 'few_keys' or 'few_queries': the fewest multiply-adds per sample (the folded
+        paths must save a fifth, their explicit softmax being slower than SDPA's kernels)."""
+        dims, heads = self.embed_dims, self.num_heads
+        sides = num_key * (key_dims + value_dims) * dims + 2 * num_query * dims * dims
+        sdpa = sides + 2 * num_query * num_key * dims
+        few_keys = num_key * (key_dims + value_dims + 2 * dims) * dims + \
+            2 * num_query * heads * num_key * dims
+        few_queries = num_query * dims * (2 * dims + key_dims + value_dims) + \
+            num_query * heads * num_key * (key_dims + value_dims)
+        best = min(few_keys, few_queries)
+        if best > 0.8 * sdpa:
+            return 'sdpa'
+        return 'few_keys' if few_keys == best else 'few_queries'
+
+    def _softmax(self, scores: Tensor, key_mask: Optional[Tensor], dtype) -> Tensor:
+        """Softmax over the last dim (keys) of (B, ..., Nk) scores, in float32 at least."""
+        scores = scores.to(torch.promote_types(scores.dtype, torch.float32))
+        if key_mask is not None:
+            mask = key_mask.view(key_mask.shape[0], *([1] * (scores.dim() - 2)), -1)
+            scores = scores.masked_fill(~mask, float('-inf'))
+        return scores.softmax(-1).to(dtype)
+
+    def _few_keys(self, query: Tensor, key: Tensor, value: Tensor,
+                  key_mask: Optional[Tensor]) -> Tensor:
+        """Queries never projected: q_proj folded into the keys, out_proj into the values."""
+        batch, num_query, _ = query.shape
+        num_key, heads = key.shape[1], self.num_heads
+        head_dims = self.embed_dims // heads
+        k = self.k_proj(key).view(batch, num_key, heads, head_dims)
+        v = self.v_proj(value).view(batch, num_key, heads, head_dims)
+        scale = head_dims**-0.5
+        w_q = self.q_proj.weight.view(heads, head_dims, -1)
+        keys = torch.einsum('hdc,bkhd->bchk', w_q, k).reshape(batch, -1, heads * num_key)
+        scores = query @ (keys * scale)
+        if self.q_proj.bias is not None:
+            bias = torch.einsum('hd,bkhd->bhk', self.q_proj.bias.view(heads, head_dims), k)
+            scores = scores + (bias * scale).reshape(batch, 1, heads * num_key)
+        weights = self._softmax(scores.view(batch, num_query, heads, num_key), key_mask,
+                                query.dtype)
+        w_o = self.out_proj.weight.view(-1, heads, head_dims)
+        values = torch.einsum('bkhd,ehd->bhke', v, w_o).reshape(batch, heads * num_key, -1)
+        out = weights.reshape(batch, num_query, heads * num_key) @ values
+        return out if self.out_proj.bias is None else out + self.out_proj.bias
+
+    def _few_queries(self, query: Tensor, key: Tensor, value: Tensor,
+                     key_mask: Optional[Tensor]) -> Tensor:
+        """Keys and values never projected: k_proj folded into the queries, v_proj applied
+        after the weighted sum (the weights of a row sum to 1, so its bias passes through)."""
+        batch, num_query, _ = query.shape
+        heads = self.num_heads
+        head_dims = self.embed_dims // heads
+        q = self.q_proj(query).view(batch, num_query, heads, head_dims) * head_dims**-0.5
+        w_k = self.k_proj.weight.view(heads, head_dims, -1)
+        queries = torch.einsum('bnhd,hdc->bhnc', q, w_k).reshape(batch, heads * num_query, -1)
+        scores = (queries @ key.transpose(1, 2)).view(batch, heads, num_query, -1)
+        if self.k_proj.bias is not None:
+            # the same for every key, so the weights ignore it; added so that the bias keeps
+            # its (zero) gradient, as on the SDPA path (DDP expects every parameter used)
+            bias = torch.einsum('bnhd,hd->bhn', q, self.k_proj.bias.view(heads, head_dims))
+            scores = scores + bias[..., None]
+        weights = self._softmax(scores, key_mask, query.dtype)
+        mixed = (weights.reshape(batch, heads * num_query, -1) @ value).view(
+            batch, heads, num_query, -1)
+        w_v = self.v_proj.weight.view(heads, head_dims, -1)
+        out = torch.einsum('bhnc,hdc->bnhd', mixed, w_v)
+        if self.v_proj.bias is not None:
+            out = out + self.v_proj.bias.view(heads, head_dims)
+        return self.out_proj(out.reshape(batch, num_query, self.embed_dims))
 
 
 class CrossAttentionLayer(nn.Module):

@@ -157,3 +157,33 @@ def test_weighted_bag_sum_equals_embedding_bag(dtype):
     weight = weights.clone().requires_grad_()
     WeightedBagSum.apply(table, indices, weight).backward(grad_out)
     torch.testing.assert_close(weight.grad, results[1][2], **tol)
+
+
+@pytest.mark.parametrize('path', ['few_keys', 'few_queries'])
+@pytest.mark.parametrize('num_query,num_key', [(30, 5), (5, 30)])
+def test_sdpa_attention_folded_paths_equal_sdpa(path, num_query, num_key):
+    """Folding one side's projections into the other gives SDPA's values and gradients, and
+    every parameter keeps a gradient (k_proj's bias a zero one, as with SDPA)."""
+    torch.manual_seed(0)
+    attn = SDPAttention(16, num_heads=4, key_dims=24, value_dims=12).double()
+    inputs = [torch.randn(2, num_query, 16, dtype=torch.float64, requires_grad=True),
+              torch.randn(2, num_key, 24, dtype=torch.float64, requires_grad=True),
+              torch.randn(2, num_key, 12, dtype=torch.float64, requires_grad=True)]
+    mask = torch.ones(2, num_key, dtype=torch.bool)
+    mask[0, num_key // 2:] = False
+    results = {}
+    for name in ('sdpa', path):
+        attn._cheapest = lambda *args, name=name: name
+        out = attn(*inputs, key_mask=mask)
+        grads = torch.autograd.grad(out.square().sum(), inputs + list(attn.parameters()))
+        results[name] = (out, grads)
+    torch.testing.assert_close(results[path][0], results['sdpa'][0], atol=1e-12, rtol=1e-10)
+    for got, expected in zip(results[path][1], results['sdpa'][1]):
+        torch.testing.assert_close(got, expected, atol=1e-12, rtol=1e-10)
+
+
+def test_sdpa_attention_folds_the_long_side_at_btdnet_shapes():
+    attn = SDPAttention(256, num_heads=8)
+    assert attn._cheapest(5376, 20, 256, 256) == 'few_keys'  # MCI's L-V step: pixels -> text
+    assert attn._cheapest(20, 5376, 256, 256) == 'few_queries'  # MCI's V-L step: text -> X
+    assert attn._cheapest(300, 300, 256, 256) == 'sdpa'
