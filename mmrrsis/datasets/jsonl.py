@@ -162,12 +162,13 @@ class ReferringJsonlDataset(BaseSegDataset):
             raise FileNotFoundError(f'JSONL annotation file {self.ann_file} is missing')
         with open(self.ann_file, 'rb') as f:
             raw_lines = f.read().splitlines()
-        records = []
+        records, blank = [], []
         for line_no, raw in enumerate(raw_lines, start=1):
             where = f'{self.ann_file}, line {line_no}'
             try:
                 text = raw.decode('utf-8').strip()
                 if not text:
+                    blank.append(line_no)
                     continue
                 record = json.loads(text)
             except (UnicodeDecodeError, ValueError) as e:
@@ -178,6 +179,9 @@ class ReferringJsonlDataset(BaseSegDataset):
             if missing:
                 raise ValueError(f'{where}: lacks the key(s) {missing}')
             records.append((line_no, record))
+        if blank:
+            print_log(f'JSONL {self.source} {self.split}: {len(blank)} blank line(s) of '
+                      f'{self.ann_file} skipped (first: line {blank[0]})', logger='current')
         return records
 
     def _category(self, record: dict, expression: str) -> Optional[str]:

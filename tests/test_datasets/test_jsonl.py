@@ -1,11 +1,13 @@
 """ReferringJsonlDataset on synthetic RSRefSeg2 JSONL files of the three datasets."""
 import json
+import logging
 import os
 import os.path as osp
 import shutil
 
 import numpy as np
 import pytest
+from mmengine.logging import MMLogger
 from pycocotools import mask as mask_utils
 
 from mmrrsis.datasets import (REFSEGRS_CATEGORIES, RISBENCH_CATEGORIES, RRSISD_CATEGORIES,
@@ -75,7 +77,18 @@ def test_same_samples_as_the_source_layout(written, name):
     assert resized == set(summary['odd_size_images'])
 
 
-def test_the_written_quirks(written):
+@pytest.fixture
+def logs():
+    logger = MMLogger.get_current_instance()
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logger.addHandler(handler)
+    yield lambda: [r.getMessage() for r in records]
+    logger.removeHandler(handler)
+
+
+def test_the_written_quirks(written, logs):
     rrsisd = written['rrsisd']['jsonl_lines']['train'][0]
     assert isinstance(rrsisd['segmentation'], list) and isinstance(rrsisd['image_id'], int)
     x1, y1, x2, y2 = rrsisd['bbox']
@@ -84,7 +97,10 @@ def test_the_written_quirks(written):
     assert isinstance(written['risbench']['jsonl_lines']['train'][0]['segmentation'], dict)
     refsegrs = written['refsegrs']
     with open(refsegrs['jsonl_files']['train']) as f:
-        assert f.read().splitlines()[1] == ''  # a blank line, skipped
+        assert f.read().splitlines()[1] == ''  # a blank line, skipped and logged
+    ds = ReferringJsonlDataset(data_root=refsegrs['out_dir'], dataset='refsegrs')
+    assert len(ds) == len(refsegrs['jsonl_lines']['train'])
+    assert any('1 blank line(s)' in m and 'first: line 2' in m for m in logs())
     ids = [line['image_id'] for split in ('train', 'val', 'test')
            for line in refsegrs['jsonl_lines'][split]]
     assert len(set(ids)) < len(ids)  # several expressions share an image id

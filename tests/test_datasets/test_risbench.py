@@ -1,7 +1,9 @@
 """RISBenchDataset on synthetic data in both layouts, the spec's quirks and bad input."""
+import filecmp
 import logging
 import os
 import os.path as osp
+import runpy
 import shutil
 
 import numpy as np
@@ -12,6 +14,8 @@ from PIL import Image
 from mmrrsis.datasets import RISBENCH_CATEGORIES, RISBenchDataset, category_from_expression
 from mmrrsis.datasets.risbench import risbench_category, scene_of
 from mmrrsis.datasets.synthetic import make_risbench
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 PIPELINE = [
     dict(type='LoadReferringImage'),
@@ -171,3 +175,19 @@ def test_bad_input(copy_root):
         RISBenchDataset(data_root=copy_root, split='test')
     with pytest.raises(FileNotFoundError, match='data_root'):
         RISBenchDataset(data_root=osp.join(copy_root, 'nowhere'))
+
+
+def test_cli_writes_both_layouts_and_jsonl(tmp_path, monkeypatch, capsys, written):
+    script = osp.join(REPO, 'tools', 'dataset_converters', 'make_synthetic.py')
+    for args in (['risbench', str(tmp_path / 'r'), '--layout', 'rsfm'],
+                 ['jsonl', str(tmp_path / 'j'), '--source', 'rrsisd']):
+        monkeypatch.setattr('sys.argv', ['make_synthetic.py'] + args +
+                            ['--num-images', '10', '--size', '48'])
+        runpy.run_path(script, run_name='__main__')
+    out = capsys.readouterr().out
+    assert 'risbench: 10 images of 48 px' in out and 'JSONL (rrsisd)' in out
+    # the same seed writes the same files as the writer called directly
+    for rel in ('phrase_txts/output_phrase_train.txt', 'masks/train_0_0.png', 'images/test_0_0.png'):
+        assert filecmp.cmp(osp.join(tmp_path, 'r', rel), osp.join(written[1]['out_dir'], rel),
+                           shallow=False)
+    assert osp.isfile(tmp_path / 'j' / 'datainfo' / 'rrsisd_test.jsonl')
