@@ -1,4 +1,5 @@
 """RSRefSeg 2's cascaded second-order prompter (Sec. III-C of the paper)."""
+import math
 from typing import List
 
 import torch
@@ -246,7 +247,7 @@ class CascadedPrompter(BaseModule):
         scale = text_item(text_feats, 'logit_scale', owner, "SigLIP's logit scale")
         bias = text_item(text_feats, 'logit_bias', owner, "SigLIP's logit bias")
         batch, tokens, _ = image.shape
-        grid = int(round(tokens ** 0.5))
+        grid = math.isqrt(int(tokens))
         if grid * grid != tokens:
             raise ValueError(f'{owner}: {tokens} image tokens do not form a square grid')
         pe1, pe2 = self.query_pe1[None], self.query_pe2[None]

@@ -90,7 +90,7 @@ class RegionTextContrastLoss(nn.Module):
             Tensor: The scalar loss.
         """
         batch, tokens, _ = image_tokens.shape
-        grid = int(round(tokens ** 0.5))
+        grid = math.isqrt(int(tokens))
         label = seg_label.float()
         if not self.count_ignored:
             label = label.masked_fill(seg_label == self.ignore_index, 0)
