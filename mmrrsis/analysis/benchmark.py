@@ -9,6 +9,7 @@ backbone and text encoder with the trivial :class:`BenchmarkBareHead`. The tool'
 defines the figures.
 """
 import copy
+import inspect
 import os
 import statistics
 import tempfile
@@ -125,7 +126,7 @@ class Runner:
     """One model, its optimizer wrapper and its preprocessed batches."""
 
     def __init__(self, name: str, model_cfg: dict, optim_cfg: dict, batch: dict, device: str,
-                 amp: bool):
+                 amp: bool, test_batch: dict = None):
         torch.manual_seed(0)
         self.name = name
         self.device = device
@@ -133,15 +134,18 @@ class Runner:
         self.model = MODELS.build(model_cfg).to(device)
         self.model.init_weights()
         self.optim_wrapper = build_optim_wrapper(self.model, copy.deepcopy(optim_cfg))
-        self.set_batch(batch)
+        self.set_batch(batch, test_batch=test_batch)
         self.num_params = sum(p.numel() for p in self.model.parameters())
 
-    def set_batch(self, batch: dict, size: int = None) -> None:
-        """Preprocesses the batch the steps run on (``size``: new preprocessor size)."""
+    def set_batch(self, batch: dict, size: int = None, test_batch: dict = None) -> None:
+        """Preprocesses the batches the steps run on: ``batch`` for training and, unless
+        ``test_batch`` is given, inference (``size``: new preprocessor size)."""
         if size is not None:
             self.model.data_preprocessor.size = (size, size)
+        test_batch = batch if test_batch is None else test_batch
         self.train_data = self.model.data_preprocessor(copy.deepcopy(batch), training=True)
-        self.test_data = self.model.data_preprocessor(copy.deepcopy(batch), training=False)
+        self.test_data = self.model.data_preprocessor(copy.deepcopy(test_batch), training=False)
+        self.batch_sizes = dict(train=len(batch['inputs']), infer=len(test_batch['inputs']))
 
     def train_step(self) -> None:
         self.model.train()
@@ -216,9 +220,50 @@ def measure(runners: List[Runner], args) -> Dict[str, dict]:
     return results
 
 
+def throughput(runner: Runner, mode: str, warmup: int, iters: int,
+               memory: bool = True) -> Dict[str, float]:
+    """Images per second of one mode of a runner, and its peak memory.
+
+    ``warmup`` untimed steps, then ``iters`` steps, each timed on its own between CUDA
+    synchronisations (:func:`~mmrrsis.utils.profiling.timed`). On CUDA the peak is
+    ``torch.cuda.max_memory_allocated`` over the timed steps (reset after the warm-up, so it
+    includes parameters, gradients and optimizer state as well as activations); on a CPU,
+    with ``memory``, the state plus the peak extra of one further step (the profiler's
+    allocation events, :func:`~mmrrsis.utils.profiling.peak_extra_bytes`).
+
+    Returns:
+        dict: ``batch``, ``step_s`` (median), ``min_s``, ``images_per_s`` (batch over the
+        median) and ``max_memory_allocated`` (bytes; None on a CPU without ``memory``).
+    """
+    step = runner.step(mode)
+    for _ in range(warmup):
+        step()
+    cuda = runner.device.startswith('cuda')
+    if cuda:
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+    times = [timed(step, runner.device)[0] for _ in range(iters)]
+    if cuda:
+        peak = torch.cuda.max_memory_allocated()
+    elif memory:
+        peak = state_bytes(runner.model, runner.optim_wrapper) + \
+            peak_extra_bytes(step, runner.device)
+    else:
+        peak = None
+    median = statistics.median(times)
+    batch = runner.batch_sizes[mode]
+    return dict(batch=batch, step_s=median, min_s=min(times), images_per_s=batch / median,
+                max_memory_allocated=peak)
+
+
 def load_config(path: str, args) -> Tuple[Config, ConfigDict, int]:
-    """The config, its offline model config (local vocab, ``--amp``) and its input side."""
+    """The config, its offline model config (local vocab, ``--amp``, ``--checkpointing``,
+    ``--cfg-options``) and its input side."""
     cfg = Config.fromfile(path)
+    if getattr(args, 'cfg_options', None):
+        cfg.merge_from_dict(args.cfg_options)
+    if getattr(args, 'checkpointing', False):
+        enable_checkpointing(cfg.model)
     if args.amp:
         cfg.optim_wrapper.type = 'AmpOptimWrapper' if args.device == 'cuda' else \
             'CPUAmpOptimWrapper'
@@ -232,6 +277,23 @@ def load_config(path: str, args) -> Tuple[Config, ConfigDict, int]:
     size = args.size or (model_cfg.data_preprocessor.get('size') or (512, ))[0]
     model_cfg.data_preprocessor.size = (size, size)
     return cfg, model_cfg, size
+
+
+def enable_checkpointing(model_cfg: ConfigDict) -> None:
+    """Activation checkpointing on, as a config turns it on: ``with_cp=True`` on the backbone
+    (the stage-wise extractors: Swin blocks, text layers and fusions; mmseg's
+    ``SwinTransformer``: its blocks) and on a separate text encoder whose class takes it."""
+    for key in ('backbone', 'text_encoder'):
+        part = model_cfg.get(key)
+        if part is None:
+            continue
+        cls = MODELS.get(part['type']) if isinstance(part['type'], str) else part['type']
+        if 'with_cp' not in inspect.signature(cls).parameters:
+            if key == 'backbone':
+                raise ValueError(f'--checkpointing: the backbone {cls.__name__} takes no '
+                                 'with_cp argument')
+            continue
+        part.with_cp = True
 
 
 def header(args, size: int, model_cfg, runners) -> None:

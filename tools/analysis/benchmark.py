@@ -36,8 +36,10 @@ Memory, per model and mode, consistent with ``benchmark_bsc.py``:
   ``max_memory_allocated`` after ``reset_peak_memory_stats`` minus the allocation before;
 * ``peak`` = state + peak extra.
 
-``--profile`` also prints, for the config's model(s), the operators taking the most time in
-one training step (``torch.profiler``) and the forward time of each component.
+``--profile`` also prints where the time of a training step goes, for every model side by
+side: per component (Swin blocks, BERT layers, BSC and its gates, MCI's steps, the heads,
+the optimizer) the forward and backward time, medians of ``--iters`` interleaved profiled
+steps (:mod:`mmrrsis.analysis.step_profile`), and each model's most expensive operators.
 
 ``--all`` writes the model-zoo table instead. It reads the metafiles that ``model-index.yml``
 imports (``configs/<method>/metafile.yaml``, ``projects/*/metafile.yaml``, mmseg's format plus
@@ -72,12 +74,13 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 import mmrrsis  # noqa: E402,F401  (first: makes mmseg importable with mmcv-lite)
 import torch  # noqa: E402
 import yaml  # noqa: E402
+from mmengine.config import DictAction  # noqa: E402
 from mmengine.logging import MMLogger  # noqa: E402
-from torch import nn  # noqa: E402
-from torch.profiler import ProfilerActivity, profile, record_function  # noqa: E402
 
 from mmrrsis.analysis import (EXPRESSION, Runner, analyse, bare_model_cfg, header,  # noqa: E402
-                              load_config, make_batch, measure, text_metainfo)
+                              load_config, make_batch, measure, text_metainfo, throughput)
+from mmrrsis.analysis.step_profile import (format_breakdown, median_breakdown,  # noqa: E402
+                                           profiled_train_step)
 from mmrrsis.utils import register_all_modules  # noqa: E402
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -92,18 +95,25 @@ def parse_args():
                         'the metafiles of model-index.yml, each against the '
                         'same bare model at its own input size; writes --out-dir/model_zoo.'
                         '{json,md}')
-    parser.add_argument('--out-dir', default='docs', help='where --all writes its tables')
+    parser.add_argument('--out-dir', default=None,
+                        help='where --all (default docs) and --throughput (default '
+                        'work_dirs/benchmark) write their tables')
     parser.add_argument('--refresh', action='store_true',
                         help='with --all: re-read the metafiles into the existing tables '
                         'without measuring again')
     parser.add_argument('--metafiles', nargs='+', default=None,
                         help='--all: read these metafiles instead of the repository\'s')
     parser.add_argument('--device', default='cpu', choices=['cpu', 'cuda'])
-    parser.add_argument('--iters', type=int, default=3, help='timed steps per model and mode')
-    parser.add_argument('--warmup', type=int, default=1, help='untimed steps first')
+    parser.add_argument('--iters', type=int, default=None,
+                        help='timed steps per model and mode (default 3; 10 for --throughput '
+                        'on CUDA)')
+    parser.add_argument('--warmup', type=int, default=None,
+                        help='untimed steps first (default 1; 3 for --throughput on CUDA)')
     parser.add_argument('--size', type=int, default=None,
                         help='input side (default: the config\'s preprocessor size; 512 if unset)')
-    parser.add_argument('--batch', type=int, default=1)
+    parser.add_argument('--batch', type=int, default=None,
+                        help='batch size (default 1; --throughput: the config\'s train and '
+                        'test dataloader batch sizes)')
     parser.add_argument('--ms-attn', nargs='+', choices=['sdpa', 'deformable'],
                         help='measure the config\'s model once per T-BTD ms_attn value '
                         '(default: as configured)')
@@ -116,57 +126,48 @@ def parse_args():
                         help='print where the time of a training step goes')
     parser.add_argument('--threads', type=int, default=None,
                         help='torch CPU threads (default: torch\'s choice)')
+    parser.add_argument('--throughput', action='store_true',
+                        help='images/s of training and inference and peak memory of every zoo '
+                        'config and the bare floor, each at its input size and dataloader '
+                        'batch; writes --out-dir/benchmark_<device>[_amp][_cp].{json,md}. The '
+                        'default with --device cuda and neither a config nor --all')
+    parser.add_argument('--checkpointing', action='store_true',
+                        help='activation checkpointing: with_cp=True on the backbone (and a '
+                        'text encoder that takes it), the config switch of tools/train.py '
+                        '--cfg-options model.backbone.with_cp=True')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override settings of every measured config')
     args = parser.parse_args()
-    if bool(args.config) == args.all:
-        parser.error('give one config, or --all')
+    if not args.config and not args.all and args.device == 'cuda':
+        args.throughput = True
+    if sum((bool(args.config), args.all, args.throughput)) != 1:
+        parser.error('give one config, or --all, or --throughput')
+    if args.out_dir is None:
+        args.out_dir = 'work_dirs/benchmark' if args.throughput else 'docs'
+    gpu_table = args.throughput and args.device == 'cuda'
+    args.iters = args.iters or (10 if gpu_table else 3)
+    args.warmup = (3 if gpu_table else 1) if args.warmup is None else args.warmup
     return args
 
 
-def label_components(model: nn.Module) -> List:
-    """Wraps the forward of the model's parts in profiler ranges named after the part."""
-    names = {
-        'SwinBlock': 'fwd: swin blocks', 'PatchMerging': 'fwd: swin patch merging',
-        'BertLayer': 'fwd: bert layers', 'BSC': 'fwd: bsc', 'MCILayer': 'fwd: tbtd mci',
-        'TBTDHead': 'fwd: tbtd head (all)', 'DMOLSHead': 'fwd: dmols head',
-        'SDPAttention': None, 'MSDeformAttention': None, 'BenchmarkBareHead': 'fwd: bare head'
-    }
-    handles = []
-    for module_name, module in model.named_modules():
-        cls = type(module).__name__
-        label = names.get(cls, '')
-        if cls in ('SDPAttention', 'MSDeformAttention') and module_name.endswith('ms_attn'):
-            label = f'fwd: tbtd mci ms_attn ({cls})'
-        if not label:
-            continue
-
-        def pre(mod, args, label=label):
-            mod._bench_range = record_function(label)
-            mod._bench_range.__enter__()
-
-        def post(mod, args, output):
-            mod._bench_range.__exit__(None, None, None)
-
-        handles += [module.register_forward_pre_hook(pre), module.register_forward_hook(post)]
-    return handles
-
-
-def print_profile(runner: Runner) -> None:
-    handles = label_components(runner.model)
-    try:
-        with profile(activities=[ProfilerActivity.CPU]) as prof:
-            runner.train_step()
-    finally:
-        for handle in handles:
-            handle.remove()
-    averages = prof.key_averages()
-    total = sum(e.self_cpu_time_total for e in averages) / 1e3
-    print(f'\n== {runner.name}: one training step under torch.profiler, {total:.0f} ms of CPU '
-          'time (profiler overhead included)')
-    print('forward time by component (CPU total, ms):')
-    for event in sorted((e for e in averages if e.key.startswith('fwd: ')),
-                        key=lambda e: -e.cpu_time_total):
-        print(f'  {event.key:42s} {event.cpu_time_total / 1e3:9.1f}  ({event.count} calls)')
-    print(averages.table(sort_by='self_cpu_time_total', row_limit=20, max_name_column_width=60))
+def print_profile(runners: List[Runner], iters: int) -> None:
+    """Per component, the forward and backward time of a training step of every runner
+    (:mod:`mmrrsis.analysis.step_profile`), medians of ``iters`` interleaved profiled steps;
+    then the operators taking the most time in the last step of each model."""
+    runs = {runner.name: [] for runner in runners}
+    ops = {}
+    for _ in range(iters):
+        for runner in runners:
+            table, ops[runner.name] = profiled_train_step(runner)
+            runs[runner.name].append(table)
+    tables = {name: median_breakdown(tables) for name, tables in runs.items()}
+    print(f'\n== one training step under torch.profiler, per component: medians of {iters} '
+          'interleaved runs, thread CPU time in s (profiler overhead included)')
+    print('\n'.join(format_breakdown(tables)))
+    for runner in runners[1:]:
+        print(f'\n== {runner.name}: operators of one profiled training step')
+        print(ops[runner.name].table(sort_by='self_cpu_time_total', row_limit=20,
+                                     max_name_column_width=60))
 
 
 def metafiles(root: str = REPO) -> List[str]:
@@ -361,6 +362,117 @@ def markdown(report: dict) -> str:
     return '\n'.join(lines)
 
 
+def machine_name(device: str) -> str:
+    if device == 'cuda':
+        props = torch.cuda.get_device_properties(0)
+        return (f'{props.name}, {props.total_memory / 2**30:.0f} GiB, torch {torch.__version__}, '
+                f'CUDA {torch.version.cuda}')
+    return (f'{platform.processor() or platform.machine()}, {os.cpu_count()} cores, '
+            f'torch {torch.__version__}, {torch.get_num_threads()} threads')
+
+
+def run_throughput(args) -> dict:
+    """Images/s and peak memory of every zoo model and of the bare floor (the zoo configs'
+    encoders with a trivial head), each at its config's input size and dataloader batch
+    sizes; one model alive at a time, so that the CUDA peak is that model's alone."""
+    models = zoo_models(args.metafiles or metafiles())
+    if not models:
+        raise SystemExit('no model is marked `Zoo: true` in the metafiles')
+    rows, floors = [], {}
+    started = time.perf_counter()
+    for entry in models:
+        cfg, model_cfg, size = load_config(osp.join(REPO, entry['Config']), args)
+        batches = dict(train=args.batch or cfg.train_dataloader.batch_size,
+                       infer=args.batch or cfg.test_dataloader.batch_size)
+        metainfo = text_metainfo(cfg, EXPRESSION)
+        for name, cfg_model in (('bare', bare_model_cfg(model_cfg)), (entry['Name'], model_cfg)):
+            key = (size, batches['train'], batches['infer'])
+            if name == 'bare' and key in floors:
+                continue
+            runner = Runner(name, cfg_model, cfg.optim_wrapper,
+                            make_batch(size, batches['train'], metainfo), args.device, args.amp,
+                            test_batch=make_batch(size, batches['infer'], metainfo))
+            row = dict(method='bare' if name == 'bare' else entry['collection']['Name'],
+                       name=name, config=entry['Config'], input_size=size,
+                       params=runner.num_params)
+            for mode in args.modes:
+                row[mode] = throughput(runner, mode, args.warmup, args.iters,
+                                       memory=not args.no_memory)
+            del runner
+            gc.collect()
+            if args.device == 'cuda':
+                torch.cuda.empty_cache()
+            if name == 'bare':
+                floors[key] = row
+            else:
+                row['floor'] = floors[key]
+            rows.append(row)
+            print(throughput_line(row, args.modes), flush=True)
+    suffix = args.device + ('_amp' if args.amp else '') + ('_cp' if args.checkpointing else '')
+    report = dict(
+        command='python tools/analysis/benchmark.py ' + ' '.join(sys.argv[1:]),
+        date=time.strftime('%Y-%m-%d'), machine=machine_name(args.device), device=args.device,
+        amp=args.amp, checkpointing=args.checkpointing, warmup=args.warmup, iters=args.iters,
+        seconds=time.perf_counter() - started, rows=rows)
+    os.makedirs(args.out_dir, exist_ok=True)
+    base = osp.join(args.out_dir, f'benchmark_{suffix}')
+    with open(base + '.json', 'w') as f:
+        json.dump(report, f, indent=1)
+    with open(base + '.md', 'w') as f:
+        f.write(throughput_markdown(report))
+    print(f'\nwrote {base}.json and {base}.md ({report["seconds"]:.0f} s)')
+    return report
+
+
+def _gib(value) -> str:
+    return '—' if value is None else f'{value / 2**30:.2f}'
+
+
+def throughput_line(row: dict, modes: List[str]) -> str:
+    cells = [f'{row["name"]} @ {row["input_size"]}²']
+    for mode in modes:
+        figures = row[mode]
+        cells.append(f'{mode} batch {figures["batch"]}: {figures["images_per_s"]:.2f} images/s, '
+                     f'peak {_gib(figures["max_memory_allocated"])} GiB')
+    return '; '.join(cells)
+
+
+def throughput_markdown(report: dict) -> str:
+    """The page of a :func:`run_throughput` report."""
+    memory = 'torch.cuda.max_memory_allocated' if report['device'] == 'cuda' else \
+        'parameters, buffers and optimizer state plus the profiler\'s peak of one step'
+    lines = [
+        '# Throughput and memory',
+        '',
+        f'`{report["command"]}` on {report["date"]} ({report["machine"]}; AMP '
+        f'{"on" if report["amp"] else "off"}, activation checkpointing '
+        f'{"on" if report["checkpointing"] else "off"}; {report["warmup"]} warm-up steps '
+        f'excluded, medians of {report["iters"]} timed steps, '
+        f'{"synchronised before and after each, " if report["device"] == "cuda" else ""}'
+        f'{report["seconds"]:.0f} s in all). Random weights; "bare" is the Swin-B + BERT-base '
+        'floor (the encoders with a trivial head). Peak memory (GiB): ' + memory + '.',
+        '',
+        '| model | config | input | params (M) | train batch | train images/s | × bare '
+        '| train peak GiB | inference batch | inference images/s | × bare | inference peak GiB |',
+        '|---|---|---|---|---|---|---|---|---|---|---|---|',
+    ]
+    for row in report['rows']:
+        cells = [row['method'], f'`{osp.basename(row["config"])}`' if row['name'] != 'bare'
+                 else '—', f'{row["input_size"]}²', f'{row["params"] / 1e6:.1f}']
+        for mode in ('train', 'infer'):
+            if mode not in row:
+                cells += ['—'] * 4
+                continue
+            figures = row[mode]
+            floor = row.get('floor', row)[mode]['images_per_s']
+            cells += [str(figures['batch']), f'{figures["images_per_s"]:.2f}',
+                      f'{figures["images_per_s"] / floor:.2f}',
+                      _gib(figures['max_memory_allocated'])]
+        lines.append('| ' + ' | '.join(cells) + ' |')
+    lines.append('')
+    return '\n'.join(lines)
+
+
 def main():
     args = parse_args()
     if args.threads:
@@ -371,6 +483,10 @@ def main():
     # quiet: no per-parameter init and lr-group reports
     MMLogger.get_instance('mmrrsis_benchmark', log_level='WARNING')
     MMLogger.get_instance('mmengine').setLevel('WARNING')
+    if args.throughput:
+        run_throughput(args)
+        return
+    args.batch = args.batch or 1
     if args.all:
         refresh(args) if args.refresh else run_model_zoo(args)
         return
@@ -391,8 +507,7 @@ def main():
     header(args, size, model_cfg, runners)
     measure(runners, args)
     if args.profile:
-        for runner in runners[1:]:
-            print_profile(runner)
+        print_profile(runners, args.iters)
 
 
 if __name__ == '__main__':
