@@ -51,6 +51,7 @@ def test_recipe_values(dataset, epochs, lr):
     assert (cosine.begin, cosine.end, cosine.T_max, cosine.eta_min_ratio) == \
         (epochs // 10, epochs, int(1.8 * epochs), 0.01)
     assert cfg.train_cfg.max_epochs == epochs and cfg.train_cfg.val_interval == 10
+    assert cfg.find_unused_parameters  # the fallback's heads get no gradient in training
     assert cfg.train_dataloader.batch_size == 8
     assert cfg.val_dataloader.dataset.split == 'val'
     assert cfg.default_hooks.checkpoint.save_best == 'mIoU'

@@ -143,3 +143,20 @@ def test_sam2_mask_decoder(sam2, training):
     torch.testing.assert_close(masks, ref_masks[:, 0], rtol=0, atol=1e-5)
     torch.testing.assert_close(iou, ref_iou[:, 0], rtol=0, atol=1e-6)
     assert not hasattr(decoder.mask_decoder, 'conv_s0')
+
+
+def test_activation_checkpointing_keeps_gradients():
+    torch.manual_seed(0)
+    plain = HFSiglipVisionTower(VISION, frozen=True, lora=dict(target=r'.*q_proj', r=2))
+    checkpointed = HFSiglipVisionTower(VISION, frozen=True, with_cp=True,
+                                       lora=dict(target=r'.*q_proj', r=2))
+    checkpointed.load_state_dict(plain.state_dict())
+    images = torch.rand(1, 3, 32, 32)
+    grads = []
+    for tower in (plain, checkpointed):
+        tower.train()
+        tower(images).square().sum().backward()
+        grads.append({n: p.grad.clone() for n, p in tower.named_parameters() if p.grad is not None})
+    assert grads[0].keys() == grads[1].keys() and grads[0]
+    for name, grad in grads[0].items():
+        torch.testing.assert_close(grads[1][name], grad, rtol=1e-4, atol=1e-6)

@@ -17,6 +17,9 @@ param_scheduler = [
     dict(type='CosineAnnealingLR', T_max=int(1.8 * max_epochs), by_epoch=True,
          begin=int(0.1 * max_epochs), end=max_epochs, eta_min_ratio=0.01),
 ]
+# SAM 2's IoU head and mask tokens 1-3's hypernetworks get no gradient in training (token 0 is
+# the output; they act only in the evaluation fallback), so DDP must allow unused parameters.
+find_unused_parameters = True
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=10)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
