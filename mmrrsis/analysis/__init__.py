@@ -2,7 +2,7 @@
 (``benchmark``), parameter and FLOP counts (``flops``) and short trainings on synthetic
 data (``synthetic_training``)."""
 from .benchmark import (BenchmarkBareHead, Runner, bare_model_cfg, header, load_config,
-                        make_batch, measure, state_bytes)
+                        make_batch, measure, state_bytes, throughput)
 from .flops import (COMPONENTS, EXPRESSION, TEXT_META_KEYS, TracedReferringModel, analyse,
                     build_inputs, component_of, sdpa_flop_jit, text_metainfo)
 from .synthetic_training import (configure, empty_share, seed_scores, set_input_size,
@@ -10,7 +10,7 @@ from .synthetic_training import (configure, empty_share, seed_scores, set_input_
 
 __all__ = [
     'BenchmarkBareHead', 'Runner', 'bare_model_cfg', 'header', 'load_config', 'make_batch',
-    'measure', 'state_bytes', 'COMPONENTS', 'EXPRESSION', 'TEXT_META_KEYS',
+    'measure', 'state_bytes', 'throughput', 'COMPONENTS', 'EXPRESSION', 'TEXT_META_KEYS',
     'TracedReferringModel', 'analyse', 'build_inputs', 'component_of', 'sdpa_flop_jit',
     'text_metainfo', 'configure', 'empty_share', 'seed_scores', 'set_input_size',
     'train_and_test'
