@@ -23,7 +23,8 @@ TINY = osp.join(CONFIG_DIR, 'rsrefseg2_tiny_synthetic.py')
 def test_expected_configs_exist():
     assert {osp.basename(c) for c in CONFIGS} >= {
         'rsrefseg2_sam2l-siglip2_refsegrs.py', 'rsrefseg2_sam2l-siglip2_rrsisd.py',
-        'rsrefseg2_sam2l-siglip2_risbench.py', 'rsrefseg2_tiny_synthetic.py'}
+        'rsrefseg2_sam2l-siglip2_risbench.py', 'rsrefseg2_sam2l-siglip2_rrsisd_zero2.py',
+        'rsrefseg2_tiny_synthetic.py'}
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=osp.basename)
@@ -71,6 +72,13 @@ def test_recipe_values(dataset, epochs, lr):
     head = cfg.model.decode_head
     assert [loss.loss_weight for loss in head.loss_decode] == [5.0, 5.0]
     assert head.decorrelation_loss.loss_weight == head.contrast_loss.loss_weight == 0.5
+
+
+def test_zero2_config():
+    cfg = Config.fromfile(osp.join(CONFIG_DIR, 'rsrefseg2_sam2l-siglip2_rrsisd_zero2.py'))
+    assert cfg.runner_type == 'FlexibleRunner' and cfg.strategy.zero_optimization.stage == 2
+    assert cfg.optim_wrapper.type == 'DeepSpeedOptimWrapper' and 'clip_grad' not in cfg.optim_wrapper
+    assert cfg.strategy.gradient_clipping == 3.0 and cfg.strategy.bf16.enabled
 
 
 def test_full_model_parameter_counts():
