@@ -77,7 +77,8 @@ def test_recipe_values(dataset, epochs, lr):
 def test_zero2_config():
     cfg = Config.fromfile(osp.join(CONFIG_DIR, 'rsrefseg2_sam2l-siglip2_rrsisd_zero2.py'))
     assert cfg.runner_type == 'FlexibleRunner' and cfg.strategy.zero_optimization.stage == 2
-    assert cfg.optim_wrapper.type == 'DeepSpeedOptimWrapper' and 'clip_grad' not in cfg.optim_wrapper
+    assert cfg.optim_wrapper.type == 'DeepSpeedOptimWrapper'
+    assert 'clip_grad' not in cfg.optim_wrapper
     assert cfg.strategy.gradient_clipping == 3.0 and cfg.strategy.bf16.enabled
 
 
