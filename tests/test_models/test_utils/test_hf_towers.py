@@ -160,3 +160,19 @@ def test_activation_checkpointing_keeps_gradients():
     assert grads[0].keys() == grads[1].keys() and grads[0]
     for name, grad in grads[0].items():
         torch.testing.assert_close(grads[1][name], grad, rtol=1e-4, atol=1e-6)
+
+
+def test_siglip_vision_tower_from_a_siglip_model_folder(tmp_path):
+    """The released SigLIP 2 checkpoints are SiglipModels (text and vision, pooling head)."""
+    from transformers import SiglipConfig, SiglipModel
+    torch.manual_seed(0)
+    reference = SiglipModel(SiglipConfig(text_config=TEXT,
+                                         vision_config=dict(VISION, vision_use_head=True)))
+    reference.save_pretrained(tmp_path)
+    tower = HFSiglipVisionTower(VISION, pretrained=str(tmp_path))
+    tower.init_weights()
+    images = torch.rand(1, 3, 32, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(
+            tower.eval()(images),
+            reference.eval().vision_model(pixel_values=(images - 0.5) / 0.5).last_hidden_state)
