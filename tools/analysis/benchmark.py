@@ -52,6 +52,19 @@ under, the converter and whether the implementation is checked against a public 
 come from the metafile. Writes ``model_zoo.json`` (every figure) and ``model_zoo.md`` (the
 page) to ``--out-dir``; ``--refresh`` re-reads the metafiles into them without measuring.
 
+``--throughput`` (what ``--device cuda`` alone runs) measures, one model alive at a time,
+every zoo config and the bare floor (the zoo configs' encoders with the trivial head) at the
+config's input size, training at its train dataloader's batch size and inference at its test
+dataloader's: ``--warmup`` untimed steps (3 on CUDA), then ``--iters`` steps (10 on CUDA), each
+between ``torch.cuda.synchronize()`` calls; images/s = batch / median step time, and the peak
+``torch.cuda.max_memory_allocated`` over the timed steps (parameters, gradients, optimizer state
+and activations). ``--amp`` uses ``AmpOptimWrapper`` (float16, dynamic loss scale) and
+``--checkpointing`` sets ``with_cp=True`` on the backbone (as
+``--cfg-options model.backbone.with_cp=True`` would). Writes
+``--out-dir/benchmark_<device>[_amp][_cp].{json,md}`` (default ``work_dirs/benchmark``)::
+
+    python tools/analysis/benchmark.py --device cuda [--amp] [--checkpointing]
+
 Example (Swin-B + BERT-base, 512x512, batch 1: about 10-15 s per bare step on one core of
 the development machine; ~15 min for the whole run)::
 
