@@ -3,6 +3,8 @@
 # decay 0.01, none on the Swin's norms and relative position tables), BERT's embeddings and
 # layers 10-11 fixed, poly (power 0.9) per iteration over 40 epochs, batch 2 x 4 GPUs, the
 # checkpoint with the best val oIoU kept, scored at 480 (the network input).
+# Total batch 8 (batch_size is per GPU): on one GPU set train_dataloader.batch_size=8, or keep 2
+# with optim_wrapper.accumulative_counts=4 (projects/rmsin/README.md, Equal to the reference).
 _base_ = [
     './_base_/rmsin_swinb_bert.py', '../../../configs/_base_/datasets/rrsisd_480.py',
     '../../../configs/_base_/default_runtime.py',
