@@ -62,6 +62,8 @@ def parse_args(argv=None):
     parser.add_argument('--threads', type=int, default=None, help='torch CPU threads')
     parser.add_argument('--no-memory', action='store_true', help='skip the memory runs')
     parser.add_argument('--no-time', action='store_true', help='skip the timed runs')
+    parser.add_argument('--rss-only', action='store_true',
+                        help='memory from ru_maxrss alone, without the (slow) profiler step')
     parser.add_argument('--attention-parts', action='store_true',
                         help='time the switched attentions alone (see above)')
     parser.add_argument('--out', default=None, help='write the figures to this JSON file')
@@ -128,7 +130,7 @@ def memory_child(path: str, args) -> None:
     runner = build_runner(path, args, with_cp=args.memory_child == 'on')
     runner.train_step()
     state = state_bytes(runner.model, runner.optim_wrapper)
-    extra = peak_extra_bytes(runner.train_step, 'cpu')
+    extra = None if args.rss_only else peak_extra_bytes(runner.train_step, 'cpu')
     maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
     print('MEMORY ' + json.dumps(dict(state=state, peak_extra=extra, maxrss=maxrss)))
 
@@ -140,6 +142,7 @@ def memory_switch(path: str, args) -> dict:
                    '--batch', str(args.batch)]
         command += ['--size', str(args.size)] if args.size else []
         command += ['--threads', str(args.threads)] if args.threads else []
+        command += ['--rss-only'] if args.rss_only else []
         proc = subprocess.run(command, capture_output=True, text=True)
         lines = [line for line in proc.stdout.splitlines() if line.startswith('MEMORY ')]
         if proc.returncode or not lines:
@@ -147,74 +150,23 @@ def memory_switch(path: str, args) -> dict:
                                f'{proc.stderr[-3000:]}')
         result[variant] = json.loads(lines[-1][len('MEMORY '):])
     off, on = result['off'], result['on']
-    result['ratio_peak_extra'] = on['peak_extra'] / off['peak_extra']
-    result['ratio_peak'] = (on['state'] + on['peak_extra']) / (off['state'] + off['peak_extra'])
     result['ratio_maxrss'] = on['maxrss'] / off['maxrss']
     gib = 2**30
     for variant in ('off', 'on'):
         fig = result[variant]
-        print(f'  memory with_cp {variant:3s}: state {fig["state"] / gib:.2f} GiB, peak extra '
-              f'{fig["peak_extra"] / gib:.2f} GiB, peak {(fig["state"] + fig["peak_extra"]) / gib:.2f}'
-              f' GiB (profiler); max RSS {fig["maxrss"] / gib:.2f} GiB', flush=True)
-    print(f'  memory on/off: peak extra {result["ratio_peak_extra"]:.2f}, peak '
-          f'{result["ratio_peak"]:.2f}, max RSS {result["ratio_maxrss"]:.2f}', flush=True)
-    return result
-
-
-def attention_parts(args) -> dict:
-    """Eager / SDPA CPU seconds of each switched attention alone, forward + backward."""
-    from mmseg.models.backbones.swin import ShiftWindowMSA
-    from transformers import BertConfig
-    from transformers.models.bert.modeling_bert import BertLayer
-
-    from mmrrsis.models.utils import PixelWordAttention
-    from mmrrsis.models.utils.sdpa_window_msa import set_window_attention
-    size, batch = args.size or 480, args.batch
-    parts = []
-    for stage in range(4):
-        channels, heads, side = 128 * 2**stage, 4 * 2**stage, size // 4 // 2**stage
-        shift = ShiftWindowMSA(channels, heads, window_size=12, shift_size=6)
-        x = torch.randn(batch, side * side, channels, requires_grad=True)
-
-        def window(fused, module=shift, x=x, side=side):
-            set_window_attention(module, fused)
-            return module(x, (side, side))
-
-        pwa = PixelWordAttention(channels, 768)
-        words, mask = torch.randn(batch, 20, 768), torch.ones(batch, 20)
-        mask[:, 12:] = 0
-
-        def pixel_word(fused, module=pwa, x=x, words=words, mask=mask):
-            module.fused = fused
-            return module(x, words, mask)
-
-        parts += [(f'Swin-B stage {stage + 1} window attention ({side}x{side})', window),
-                  (f'pixel-word attention stage {stage + 1}', pixel_word)]
-    layers = {impl: BertLayer(BertConfig(attn_implementation=impl)) for impl in ('eager',
-                                                                                 'sdpa')}
-    layers['sdpa'].load_state_dict(layers['eager'].state_dict())
-    hidden = torch.randn(batch, 20, 768, requires_grad=True)
-    additive = torch.zeros(batch, 1, 1, 20)
-    additive[..., 12:] = torch.finfo(torch.float32).min
-
-    def bert(fused):
-        out = layers['sdpa' if fused else 'eager'](hidden, additive)
-        return out[0] if isinstance(out, tuple) else out
-
-    parts.append(('BERT-base layer (20 tokens)', bert))
-    result = {}
-    for name, run in parts:
-        times = {False: [], True: []}
-        for rep in range(args.iters + args.warmup):
-            for fused in times:
-                start = time.process_time()
-                run(fused).float().square().mean().backward()
-                if rep >= args.warmup:
-                    times[fused].append(time.process_time() - start)
-        eager, fused = (statistics.median(times[k]) for k in (False, True))
-        result[name] = dict(eager=eager, sdpa=fused, ratio=fused / eager)
-        print(f'  {name:48s} eager {1e3 * eager:8.1f} ms  SDPA {1e3 * fused:8.1f} ms  '
-              f'SDPA/eager {fused / eager:5.2f}', flush=True)
+        profiled = '' if fig['peak_extra'] is None else (
+            f'peak extra {fig["peak_extra"] / gib:.2f} GiB, peak '
+            f'{(fig["state"] + fig["peak_extra"]) / gib:.2f} GiB (profiler); ')
+        print(f'  memory with_cp {variant:3s}: state {fig["state"] / gib:.2f} GiB, {profiled}'
+              f'max RSS {fig["maxrss"] / gib:.2f} GiB', flush=True)
+    ratios = f'max RSS {result["ratio_maxrss"]:.2f}'
+    if off['peak_extra'] is not None:
+        result['ratio_peak_extra'] = on['peak_extra'] / off['peak_extra']
+        result['ratio_peak'] = (on['state'] + on['peak_extra']) / (off['state'] +
+                                                                   off['peak_extra'])
+        ratios += (f', peak extra {result["ratio_peak_extra"]:.2f}, peak '
+                   f'{result["ratio_peak"]:.2f}')
+    print(f'  memory on/off: {ratios}', flush=True)
     return result
 
 

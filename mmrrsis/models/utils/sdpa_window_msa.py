@@ -1,4 +1,4 @@
-"""Swin's window attention on ``scaled_dot_product_attention`` (Swin, Liu et al. ICCV 2021, Eq. 4)."""
+"""Swin's window attention on ``scaled_dot_product_attention`` (Swin, ICCV 2021, Eq. 4)."""
 import torch.nn.functional as F
 from mmseg.models.backbones.swin import WindowMSA
 from torch import Tensor, nn
