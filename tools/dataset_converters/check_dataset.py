@@ -23,7 +23,7 @@ import os.path as osp
 import sys
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 try:
     import mmrrsis  # noqa: F401  (first: applies the compatibility layer)
@@ -197,20 +197,28 @@ def check_refsegrs(data_root: str, splits: Sequence[str] = SPLITS) -> DatasetRep
             _check_expression(expression, f'{where}: image id "{img_id}"', report)
             images.setdefault(img_id, where)
     for img_id, where in images.items():
-        img_file, mask_file = f'images/{img_id}.tif', f'masks/{img_id}.tif'
-        img_shape = mask_shape = None
-        for rel_path in (img_file, mask_file):
-            if not osp.isfile(osp.join(data_root, rel_path)):
-                report.add(True, 'missing file', f'{rel_path} ({where})')
-        if osp.isfile(osp.join(data_root, img_file)):
-            img_shape = _read_image(osp.join(data_root, img_file), img_file, report)
-        if osp.isfile(osp.join(data_root, mask_file)):
-            mask_shape = _read_mask(osp.join(data_root, mask_file), mask_file, report)
-        if img_shape and mask_shape and img_shape != mask_shape:
-            report.add(False, 'mask size differs from image (resized nearest by the loader)',
-                       f'{mask_file}: {mask_shape[0]}x{mask_shape[1]}, image '
-                       f'{img_shape[0]}x{img_shape[1]}')
+        _check_pair(data_root, f'images/{img_id}.tif', f'masks/{img_id}.tif', where, report,
+                    _read_mask)
     return report
+
+
+def _check_pair(data_root: str, img_file: str, mask_file: str, where: str,
+                report: DatasetReport, read_mask: Callable) -> None:
+    """Reports a missing or unreadable image or mask of one sample (listed at ``where``) and
+    a mask whose size differs from its image's; ``read_mask(path, rel_path, report)`` reads
+    the mask's (H, W) as :func:`_read_mask` does."""
+    img_shape = mask_shape = None
+    for rel_path in (img_file, mask_file):
+        if not osp.isfile(osp.join(data_root, rel_path)):
+            report.add(True, 'missing file', f'{rel_path} ({where})')
+    if osp.isfile(osp.join(data_root, img_file)):
+        img_shape = _read_image(osp.join(data_root, img_file), img_file, report)
+    if osp.isfile(osp.join(data_root, mask_file)):
+        mask_shape = read_mask(osp.join(data_root, mask_file), mask_file, report)
+    if img_shape and mask_shape and img_shape != mask_shape:
+        report.add(False, 'mask size differs from image (resized nearest by the loader)',
+                   f'{mask_file}: {mask_shape[0]}x{mask_shape[1]}, image '
+                   f'{img_shape[0]}x{img_shape[1]}')
 
 
 def _read_mask(path: str, where: str, report: DatasetReport) -> Optional[Tuple[int, int]]:
@@ -574,19 +582,8 @@ def check_risbench(data_root: str, splits: Sequence[str] = SPLITS,
             report.add(False, 'scene in more than one split',
                        f'{scene}: {", ".join(s for s in SPLITS if s in in_splits)}')
     for name, where in files.items():
-        img_file, mask_file = f'{img_dir}/{name}', f'{mask_dir}/{name}'
-        img_shape = mask_shape = None
-        for rel_path in (img_file, mask_file):
-            if not osp.isfile(osp.join(data_root, rel_path)):
-                report.add(True, 'missing file', f'{rel_path} ({where})')
-        if osp.isfile(osp.join(data_root, img_file)):
-            img_shape = _read_image(osp.join(data_root, img_file), img_file, report)
-        if osp.isfile(osp.join(data_root, mask_file)):
-            mask_shape = _read_risbench_mask(osp.join(data_root, mask_file), mask_file, report)
-        if img_shape and mask_shape and img_shape != mask_shape:
-            report.add(False, 'mask size differs from image (resized nearest by the loader)',
-                       f'{mask_file}: {mask_shape[0]}x{mask_shape[1]}, image '
-                       f'{img_shape[0]}x{img_shape[1]}')
+        _check_pair(data_root, f'{img_dir}/{name}', f'{mask_dir}/{name}', where, report,
+                    _read_risbench_mask)
     _report_dicor_skipped(list(files), report)
     return report
 
