@@ -2,10 +2,7 @@
 import copy
 
 import torch
-from mmengine.structures import PixelData
-from mmseg.structures import SegDataSample
 
-from mmrrsis.datasets.transforms import KeyPhraseMasker
 from mmrrsis.models.fusions import BSC
 from mmrrsis.registry import MODELS
 
@@ -24,22 +21,6 @@ def build_open_model(tiny_btdnet_cfg):
     return model
 
 
-def batch(model):
-    gen = torch.Generator().manual_seed(0)
-    masker = KeyPhraseMasker(backend='lexicon')
-    inputs, samples = [], []
-    for k, expr in enumerate(EXPRESSIONS):
-        inputs.append(torch.randint(0, 256, (3, 64, 64), dtype=torch.uint8, generator=gen))
-        mask = torch.zeros(1, 64, 64, dtype=torch.long)
-        mask[:, 8 + 30 * k:30 + 30 * k, 10:40] = 1
-        sample = SegDataSample(metainfo=dict(
-            expression=expr, key_phrase_spans=masker(dict(expression=expr))['key_phrase_spans'],
-            img_shape=(64, 64), ori_shape=(64, 64), pad_shape=(64, 64)))
-        sample.gt_sem_seg = PixelData(data=mask)
-        samples.append(sample)
-    return model.data_preprocessor(dict(inputs=inputs, data_samples=samples), training=True)
-
-
 def losses_and_grads(model, data, autocast):
     model.zero_grad(set_to_none=True)
     with torch.autocast('cpu', dtype=torch.bfloat16, enabled=autocast):
@@ -50,9 +31,9 @@ def losses_and_grads(model, data, autocast):
     return {k: v.detach().float() for k, v in losses.items()}, grads
 
 
-def test_bf16_autocast_losses_and_grads_are_finite_and_close(tiny_btdnet_cfg):
+def test_bf16_autocast_losses_and_grads_are_finite_and_close(tiny_btdnet_cfg, train_batch):
     model = build_open_model(tiny_btdnet_cfg).train()
-    data = batch(model)
+    data = train_batch(model)
     ref_losses, ref_grads = losses_and_grads(model, data, autocast=False)
     losses, grads = losses_and_grads(model, data, autocast=True)
     assert set(losses) == {'decode.loss_fg', 'decode.loss_bg', 'decode.acc_seg', 'aux.loss_rec'}

@@ -5,12 +5,9 @@ import os.path as osp
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.structures import PixelData
 from mmseg.models.backbones.swin import WindowMSA
-from mmseg.structures import SegDataSample
 
 from mmrrsis.datasets.synthetic import build_vocab
-from mmrrsis.datasets.transforms import KeyPhraseMasker
 from mmrrsis.models.utils import PixelWordAttention
 from mmrrsis.models.utils.sdpa_window_msa import SDPAWindowMSA
 from mmrrsis.registry import MODELS
@@ -32,22 +29,6 @@ def model_cfg(config, vocab, **backbone):
     return cfg
 
 
-def batch(model):
-    gen = torch.Generator().manual_seed(0)
-    masker = KeyPhraseMasker(backend='lexicon')
-    inputs, samples = [], []
-    for k, expr in enumerate(EXPRESSIONS):
-        inputs.append(torch.randint(0, 256, (3, 64, 64), dtype=torch.uint8, generator=gen))
-        mask = torch.zeros(1, 64, 64, dtype=torch.long)
-        mask[:, 8 + 30 * k:30 + 30 * k, 10:40] = 1
-        sample = SegDataSample(metainfo=dict(
-            expression=expr, key_phrase_spans=masker(dict(expression=expr))['key_phrase_spans'],
-            img_shape=(64, 64), ori_shape=(64, 64), pad_shape=(64, 64)))
-        sample.gt_sem_seg = PixelData(data=mask)
-        samples.append(sample)
-    return model.data_preprocessor(dict(inputs=inputs, data_samples=samples), training=True)
-
-
 def losses_and_grads(model, data):
     """Losses and gradients of one training step; the seed fixes dropout and drop path."""
     model.train()
@@ -61,7 +42,7 @@ def losses_and_grads(model, data):
 
 
 @pytest.mark.parametrize('config', CONFIGS)
-def test_checkpointing_gives_the_same_gradients(config, vocab):
+def test_checkpointing_gives_the_same_gradients(config, vocab, train_batch):
     cfg = model_cfg(config, vocab)
     # drop path on, so that recomputation must replay the random draws exactly
     cfg.backbone.vision.drop_path_rate = 0.2
@@ -77,7 +58,7 @@ def test_checkpointing_gives_the_same_gradients(config, vocab):
     cp_model.double()
     assert all(b.with_cp for b in cp_model.backbone.vision.stages[0].blocks)
     assert cp_model.backbone.text.with_cp
-    data = batch(plain)
+    data = train_batch(plain)
     loss, grads = losses_and_grads(plain, data)
     cp_loss, cp_grads = losses_and_grads(cp_model, data)
     torch.testing.assert_close(cp_loss, loss, rtol=1e-12, atol=1e-12)
@@ -88,7 +69,7 @@ def test_checkpointing_gives_the_same_gradients(config, vocab):
 
 
 @pytest.mark.parametrize('config', CONFIGS)
-def test_fused_attention_equals_the_eager_path(config, vocab):
+def test_fused_attention_equals_the_eager_path(config, vocab, train_batch):
     torch.manual_seed(0)
     fused = MODELS.build(model_cfg(config, vocab))
     eager = MODELS.build(model_cfg(config, vocab, fused_attention=False))
@@ -102,7 +83,7 @@ def test_fused_attention_equals_the_eager_path(config, vocab):
     assert len(pwa) == (4 if 'lavt' in config else 0)
     assert all(m.fused for m in pwa)
     assert not any(m.fused for m in eager.modules() if isinstance(m, PixelWordAttention))
-    data = batch(fused)
+    data = train_batch(fused)
     for model in (fused, eager):
         model.eval()
     with torch.no_grad():
