@@ -81,7 +81,9 @@ def target_margin(result: SegDataSample, threshold: Optional[float] = None) -> n
     """How far each pixel is from the target/background decision, as the model decides it.
 
     2 classes: ``logit_target - logit_background`` (argmax decides target where > 0);
-    1 output (sigmoid head): ``logit - log(t / (1 - t))`` for the head's threshold ``t``.
+    1 output (sigmoid head): ``p - t`` for the head's threshold ``t``, as mmseg's
+    ``postprocess_result`` stores the sigmoid probability ``p`` (not the logit) in
+    ``seg_logits`` for such heads and predicts target where ``p > t``.
 
     Args:
         result (SegDataSample): Result of :func:`inference_model`.
@@ -96,7 +98,7 @@ def target_margin(result: SegDataSample, threshold: Optional[float] = None) -> n
         return logits[1] - logits[0]
     if logits.shape[0] == 1:
         threshold = 0.3 if threshold is None else threshold
-        return logits[0] - np.log(threshold / (1 - threshold))
+        return logits[0] - np.float32(threshold)
     raise ValueError(f'referring segmentation needs 1 or 2 output channels, the model gives '
                      f'{logits.shape[0]}')
 

@@ -175,3 +175,16 @@ def test_tiles_predicted_empty_are_skipped(tiny_notarget_model, tmp_path, monkey
     summary = infer_large_scene(tiny_notarget_model, scene, EXPRESSION, out, tile=64,
                                 overlap=16, show_progress=False)
     assert summary['empty_tiles'] == 0
+
+
+def test_target_margin_of_a_sigmoid_head():
+    """A 1-output head's seg_logits hold mmseg's sigmoid probabilities: target where p > t."""
+    import torch
+    from mmengine.structures import PixelData
+    from mmseg.structures import SegDataSample
+    result = SegDataSample()
+    result.seg_logits = PixelData(data=torch.tensor([[[0.2, 0.5, 0.7]]]))
+    np.testing.assert_allclose(target_margin(result, 0.5), [[-0.3, 0.0, 0.2]], atol=1e-7)
+    np.testing.assert_allclose(target_margin(result), [[-0.1, 0.2, 0.4]], atol=1e-7)
+    result.seg_logits = PixelData(data=torch.tensor([[[1.0, 3.0]], [[2.0, -1.0]]]))
+    np.testing.assert_allclose(target_margin(result), [[1.0, -4.0]])
