@@ -5,7 +5,8 @@ expression, no downloads) and traced by mmengine's complexity analysis
 (``mmengine.analysis.FlopAnalyzer``, fvcore's counter) on one image and one expression, in
 eval mode. One multiply-add counts as one FLOP, as in mmseg and mmengine; operators without a
 FLOP rule count zero and are reported. PyTorch's fused ``scaled_dot_product_attention`` gets
-a rule here (the two matrix products of an attention). ``tools/analysis/get_flops.py`` prints
+a rule here (the two matrix products of an attention), and so does the convolution with a
+string padding (``aten::_convolution_mode``). ``tools/analysis/get_flops.py`` prints
 the counts; ``tools/analysis/benchmark.py --all`` puts them in the model-zoo table.
 """
 import copy
@@ -32,6 +33,14 @@ EXPRESSION = 'the white vehicle parked on the left of the road'
 # metainfo the text transforms of a pipeline set and the data preprocessor reads
 TEXT_META_KEYS = ('key_phrase_spans', 'object_spans', 'position_spans')
 COMPONENTS = ('vision', 'text', 'fusion', 'neck', 'heads')
+# the component of each sub-module of a backbone that reads text, unless the backbone gives its
+# own ``component_map`` (a backbone with two image encoders, say); other sub-modules are fusion
+BACKBONE_COMPONENTS = {'vision': 'vision', 'text': 'text', 'fusions': 'fusion'}
+
+
+def backbone_components(backbone: nn.Module) -> Dict[str, str]:
+    """Sub-module name -> component for a backbone that reads text."""
+    return getattr(backbone, 'component_map', BACKBONE_COMPONENTS)
 
 
 def component_of(name: str, model: nn.Module) -> str:
@@ -39,7 +48,7 @@ def component_of(name: str, model: nn.Module) -> str:
     head, _, rest = name.partition('.')
     if head == 'backbone' and takes_text(model.backbone):
         sub = rest.partition('.')[0]
-        return {'vision': 'vision', 'text': 'text', 'fusions': 'fusion'}.get(sub, 'fusion')
+        return backbone_components(model.backbone).get(sub, 'fusion')
     return {'backbone': 'vision', 'text_encoder': 'text', 'neck': 'neck',
             'decode_head': 'heads', 'auxiliary_head': 'heads'}.get(head, 'heads')
 
@@ -79,6 +88,19 @@ def sdpa_flop_jit(inputs: List, outputs: List) -> int:
     return batch * num_q * num_k * (dim + dim_v)
 
 
+def conv_mode_flop_jit(inputs: List, outputs: List) -> int:
+    """FLOPs (multiply-adds) of ``aten::_convolution_mode``, the convolution with a string
+    padding (``'valid'``, ``'same'``; SigLIP's patch embedding): one per output element and
+    weight of its group, as fvcore counts ``aten::_convolution``."""
+    out_numel = 1
+    for size in outputs[0].type().sizes():
+        out_numel *= size
+    per_output = 1
+    for size in inputs[1].type().sizes()[1:]:
+        per_output *= size
+    return out_numel * per_output
+
+
 def text_metainfo(cfg: Config, expression: str) -> dict:
     """What the config's test pipeline derives from the expression (key phrase, FIANet's
     object and position spans...), from a run of the inference pipeline on a blank image.
@@ -115,13 +137,18 @@ def build_inputs(model: nn.Module, expression: str, shape: Tuple[int, int],
     return data['inputs'], {key: text.get(key)[None] for key in text.keys()}
 
 
-def analyse(cfg: Config, shape: Tuple[int, int] = None, expression: str = EXPRESSION) -> dict:
+def analyse(cfg: Config, shape: Tuple[int, int] = None, expression: str = EXPRESSION,
+            dtype: torch.dtype = torch.float32) -> dict:
     """Builds the config's model offline and counts its parameters and FLOPs.
 
     Args:
         cfg (Config): The full config.
         shape (tuple[int, int], optional): Input (H, W). Defaults to the preprocessor's size.
         expression (str): The expression traced. Defaults to ``EXPRESSION``.
+        dtype (torch.dtype): Dtype of the weights and the image the model is built and traced
+            in. The counts do not depend on it; ``torch.bfloat16`` halves the memory, which
+            the tracer's (it keeps every intermediate result) and a billion-parameter model's
+            need. Defaults to ``torch.float32``.
 
     Returns:
         dict: ``shape``, ``params`` and ``flops`` (component -> count, plus ``'total'``), and
@@ -137,14 +164,21 @@ def analyse(cfg: Config, shape: Tuple[int, int] = None, expression: str = EXPRES
         shape = tuple(size)
     with tempfile.TemporaryDirectory() as vocab_dir:
         preprocessor.tokenizer = build_vocab([expression], vocab_dir, 100)
-        model = MODELS.build(model_cfg)
-        model.init_weights()
+        default_dtype = torch.get_default_dtype()
+        torch.set_default_dtype(dtype)
+        try:
+            model = MODELS.build(model_cfg)
+            model.init_weights()
+        finally:
+            torch.set_default_dtype(default_dtype)
         model.eval()
         inputs, text = build_inputs(model, expression, shape, text_metainfo(cfg, expression))
+        inputs = inputs.to(dtype)
     traced = TracedReferringModel(model, list(text))
     with torch.no_grad():
         analyzer = FlopAnalyzer(traced, (inputs, *text.values()))
         analyzer.set_op_handle('aten::scaled_dot_product_attention', sdpa_flop_jit)
+        analyzer.set_op_handle('aten::_convolution_mode', conv_mode_flop_jit)
         analyzer.unsupported_ops_warnings(False)
         analyzer.uncalled_modules_warnings(False)
         analyzer.tracer_warnings('none')
@@ -156,7 +190,10 @@ def analyse(cfg: Config, shape: Tuple[int, int] = None, expression: str = EXPRES
 
     flops = OrderedDict()
     if takes_text(model.backbone):
-        flops['vision'], flops['text'] = count('backbone.vision'), count('backbone.text')
+        flops['vision'] = flops['text'] = 0
+        for sub, component in backbone_components(model.backbone).items():
+            if component in ('vision', 'text'):
+                flops[component] += count(f'backbone.{sub}')
         # the fusions and whatever the extractor computes between the stages
         flops['fusion'] = count('backbone') - flops['vision'] - flops['text']
     else:

@@ -6,7 +6,7 @@ import torch
 from mmengine.analysis import FlopAnalyzer
 from mmengine.config import Config
 
-from mmrrsis.analysis import COMPONENTS, analyse, sdpa_flop_jit
+from mmrrsis.analysis import COMPONENTS, analyse, conv_mode_flop_jit, sdpa_flop_jit
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -30,6 +30,10 @@ def test_components_add_up_and_vision_matches_the_bare_swin():
         assert bare.total() == flops['vision']
     assert params['vision'] == sum(p.numel() for p in swin.parameters())
 
+    # built and traced in bfloat16 (half the memory): the same counts
+    half = analyse(cfg, shape=(32, 64), dtype=torch.bfloat16)
+    assert half['flops'] == flops and half['params'] == params
+
 
 def test_sdpa_rule_counts_both_products():
 
@@ -42,3 +46,20 @@ def test_sdpa_rule_counts_both_products():
     analyzer = FlopAnalyzer(Attend(), (q, k, v))
     analyzer.set_op_handle('aten::scaled_dot_product_attention', sdpa_flop_jit)
     assert analyzer.total() == 2 * 3 * 5 * 7 * (8 + 4)
+
+
+def test_string_padding_conv_counts_as_a_conv():
+    """SigLIP's patch embedding pads with 'valid': aten::_convolution_mode, not _convolution."""
+    conv = torch.nn.Conv2d(3, 8, 4, stride=4, padding='valid', groups=1)
+    same = torch.nn.Conv2d(8, 6, 3, padding='same', groups=2)
+    image = torch.zeros(2, 3, 16, 12)
+    counts = []
+    for padding in ('valid', 0):
+        conv.padding = padding
+        analyzer = FlopAnalyzer(conv, image)
+        analyzer.set_op_handle('aten::_convolution_mode', conv_mode_flop_jit)
+        counts.append(analyzer.total())
+    assert counts[0] == counts[1] == 2 * 8 * 4 * 3 * (3 * 4 * 4)
+    analyzer = FlopAnalyzer(same, torch.zeros(1, 8, 5, 7))
+    analyzer.set_op_handle('aten::_convolution_mode', conv_mode_flop_jit)
+    assert analyzer.total() == 6 * 5 * 7 * (4 * 3 * 3)

@@ -28,6 +28,8 @@ class RSRefSeg2Encoder(BaseModule):
         init_cfg (dict, optional): mmengine init config. Defaults to None.
     """
     takes_text = True
+    # both image encoders are the vision side in get_flops' and the model zoo's breakdown
+    component_map = {'sam2': 'vision', 'vision': 'vision', 'text': 'text'}
 
     def __init__(self, sam2: dict, vision: dict, text: dict, init_cfg=None):
         super().__init__(init_cfg=init_cfg)

@@ -148,3 +148,30 @@ def test_tiny_model_trains_and_predicts(tiny):
         results = tiny(**_batch(tiny, False), mode='predict')
     assert results[0].pred_sem_seg.shape == (64, 48)
     assert results[0].seg_logits.data.shape == (1, 64, 48)
+
+
+def test_flops_count_both_image_encoders_as_vision():
+    """get_flops' breakdown (mmrrsis.analysis.analyse): SAM 2's image encoder and SigLIP's
+    vision tower are the vision side, the text tower the text side, the prompter the neck."""
+    from mmengine.analysis import FlopAnalyzer
+
+    from mmrrsis.analysis import COMPONENTS, analyse, sdpa_flop_jit
+    cfg = Config.fromfile(TINY)
+    result = analyse(cfg)
+    params, flops = result['params'], result['flops']
+    assert sum(params[k] for k in COMPONENTS) == params['total']
+    assert sum(flops[k] for k in COMPONENTS) == flops['total']
+    backbone = MODELS.build(cfg.model.backbone)
+    vision = [backbone.sam2, backbone.vision]
+    assert params['vision'] == sum(p.numel() for m in vision for p in m.parameters())
+    assert params['text'] == sum(p.numel() for p in backbone.text.parameters())
+    assert params['fusion'] == 0 and flops['fusion'] == 0
+    image = torch.zeros(1, 3, 64, 64)
+    with torch.no_grad():
+        sam2, siglip = (FlopAnalyzer(m.eval(), image) for m in vision)
+        for analyzer in (sam2, siglip):
+            analyzer.set_op_handle('aten::scaled_dot_product_attention', sdpa_flop_jit)
+            analyzer.unsupported_ops_warnings(False)
+            analyzer.tracer_warnings('none')
+        assert flops['vision'] == sam2.total() + siglip.total()
+    assert flops['text'] > 0 and flops['neck'] > 0 and flops['heads'] > 0
