@@ -146,9 +146,9 @@ def analyse(cfg: Config, shape: Tuple[int, int] = None, expression: str = EXPRES
         shape (tuple[int, int], optional): Input (H, W). Defaults to the preprocessor's size.
         expression (str): The expression traced. Defaults to ``EXPRESSION``.
         dtype (torch.dtype): Dtype of the weights and the image the model is built and traced
-            in. The counts do not depend on it; ``torch.bfloat16`` halves the memory, which
-            the tracer's (it keeps every intermediate result) and a billion-parameter model's
-            need. Defaults to ``torch.float32``.
+            in. The counts do not depend on it; ``torch.bfloat16`` halves the memory of the
+            weights and activations (for billion-parameter models). Defaults to
+            ``torch.float32``.
 
     Returns:
         dict: ``shape``, ``params`` and ``flops`` (component -> count, plus ``'total'``), and

@@ -50,7 +50,8 @@ model's, and their ratios. Parameters and GFLOPs come from :func:`mmrrsis.analys
 (as ``get_flops.py`` prints them). The published results, the protocol they were scored
 under, the converter and whether the implementation is checked against a public reference
 come from the metafile. Writes ``model_zoo.json`` (every figure) and ``model_zoo.md`` (the
-page) to ``--out-dir``; ``--refresh`` re-reads the metafiles into them without measuring.
+page) to ``--out-dir``; ``--refresh`` re-reads the metafiles into them without measuring (a
+model new to the zoo gets its parameters and FLOPs, and "n/a" for the times).
 
 ``--throughput`` (what ``--device cuda`` alone runs) measures, one model alive at a time,
 every zoo config and the bare floor (the zoo configs' encoders with the trivial head) at the
@@ -114,6 +115,9 @@ def parse_args():
     parser.add_argument('--refresh', action='store_true',
                         help='with --all: re-read the metafiles into the existing tables '
                         'without measuring again')
+    parser.add_argument('--flops-dtype', default='float32', choices=['float32', 'bfloat16'],
+                        help='--all: dtype the model is built and traced in to count its FLOPs '
+                        '(the same counts; bfloat16 halves the memory, as get_flops.py --dtype)')
     parser.add_argument('--metafiles', nargs='+', default=None,
                         help='--all: read these metafiles instead of the repository\'s')
     parser.add_argument('--device', default='cpu', choices=['cpu', 'cuda'])
@@ -235,15 +239,30 @@ def meta_models(files: List[str]) -> List[dict]:
 
 def refresh(args) -> dict:
     """Re-reads the metafiles into ``--out-dir/model_zoo.json`` and rewrites the page, keeping
-    the measured figures (for a metafile change that needs no new measurement)."""
+    the measured figures (for a metafile change that needs no new measurement). A zoo model
+    the table does not hold gets a row with its parameters and FLOPs and no timing; rows of
+    models no longer in the zoo are dropped."""
     path = osp.join(args.out_dir, 'model_zoo.json')
     with open(path) as f:
         report = json.load(f)
-    entries = {m['Name']: m for m in zoo_models(args.metafiles or metafiles())}
-    for row in report['models']:
-        entry = entries[row['name']]
+    models = zoo_models(args.metafiles or metafiles())
+    rows = {row['name']: row for row in report['models']}
+    report['models'] = []
+    for entry in models:
+        row = rows.get(entry['Name'])
+        if row is None:
+            # a model new to the zoo: its parameters and FLOPs, no timing (n/a on the page)
+            cfg, _, size = load_config(osp.join(REPO, entry['Config']), args)
+            flops = analyse(cfg, (size, size), dtype=getattr(torch, args.flops_dtype))
+            row = dict(method=entry['collection']['Name'], name=entry['Name'],
+                       input_size=size, params=flops['params'], flops=flops['flops'],
+                       timing={}, paper=entry['collection'].get('Paper', {}))
+            report.setdefault('added', []).append(entry['Name'])
+            report['refresh_command'] = 'python tools/analysis/benchmark.py ' + ' '.join(
+                sys.argv[1:])
         row.update(config=entry['Config'], results=entry.get('Results', []),
                    metadata=entry.get('Metadata', {}))
+        report['models'].append(row)
     with open(path, 'w') as f:
         json.dump(report, f, indent=1)
     with open(osp.join(args.out_dir, 'model_zoo.md'), 'w') as f:
@@ -271,7 +290,7 @@ def run_model_zoo(args) -> Dict[str, dict]:
                         args.amp)
         header(args, size, model_cfg, [bare, runner])
         figures = measure([bare, runner], args)
-        flops = analyse(cfg, (size, size))
+        flops = analyse(cfg, (size, size), dtype=getattr(torch, args.flops_dtype))
         rows.append(dict(
             method=entry['collection']['Name'], name=entry['Name'], config=entry['Config'],
             input_size=size, params=flops['params'], flops=flops['flops'],
@@ -304,7 +323,8 @@ def _result(results: List[dict], dataset: str) -> str:
     for item in results:
         if item.get('Dataset') == dataset:
             metrics = item['Metrics']
-            return f'{metrics["mIoU"]:.2f} / {metrics["oIoU"]:.2f}'
+            oiou = metrics.get('oIoU')
+            return f'{metrics["mIoU"]:.2f} / ' + ('—' if oiou is None else f'{oiou:.2f}')
     return '—'
 
 
@@ -336,10 +356,14 @@ def markdown(report: dict) -> str:
         'per mode). Do not edit by hand: re-run the command.',
         '',
         '| method | config | params (M) | GFLOPs @ input | train step × bare | inference × bare '
-        '| RefSegRS test mIoU / oIoU | RRSIS-D test mIoU / oIoU | protocol of the published '
-        'numbers | converter for released weights | implementation |',
-        '|---|---|---|---|---|---|---|---|---|---|---|',
+        '| RefSegRS test mIoU / oIoU | RRSIS-D test mIoU / oIoU | RISBench test mIoU / oIoU '
+        '| protocol of the published numbers | converter for released weights '
+        '| implementation |',
+        '|---|---|---|---|---|---|---|---|---|---|---|---|',
     ]
+    if report.get('added'):
+        lines[-2:-2] = [f'Added by `{report["refresh_command"]}`: '
+                        f'{", ".join(report["added"])} (parameters and GFLOPs; not timed).', '']
     for row in report['models']:
         meta = row['metadata']
         converter = meta.get('Converter')
@@ -351,6 +375,7 @@ def markdown(report: dict) -> str:
             f'| {_ratio(row["timing"], "train", row["name"])} '
             f'| {_ratio(row["timing"], "infer", row["name"])} '
             f'| {_result(row["results"], "RefSegRS")} | {_result(row["results"], "RRSIS-D")} '
+            f'| {_result(row["results"], "RISBench")} '
             f'| {_protocol(row["results"])} | {converter} '
             f'| {meta.get("Implementation", "—")} |')
     timed = [row for row in report['models'] if {'train', 'infer'} <= set(row['timing'])]

@@ -155,7 +155,7 @@ def test_flops_count_both_image_encoders_as_vision():
     vision tower are the vision side, the text tower the text side, the prompter the neck."""
     from mmengine.analysis import FlopAnalyzer
 
-    from mmrrsis.analysis import COMPONENTS, analyse, sdpa_flop_jit
+    from mmrrsis.analysis import COMPONENTS, analyse, conv_mode_flop_jit, sdpa_flop_jit
     cfg = Config.fromfile(TINY)
     result = analyse(cfg)
     params, flops = result['params'], result['flops']
@@ -171,7 +171,10 @@ def test_flops_count_both_image_encoders_as_vision():
         sam2, siglip = (FlopAnalyzer(m.eval(), image) for m in vision)
         for analyzer in (sam2, siglip):
             analyzer.set_op_handle('aten::scaled_dot_product_attention', sdpa_flop_jit)
+            analyzer.set_op_handle('aten::_convolution_mode', conv_mode_flop_jit)
             analyzer.unsupported_ops_warnings(False)
             analyzer.tracer_warnings('none')
         assert flops['vision'] == sam2.total() + siglip.total()
     assert flops['text'] > 0 and flops['neck'] > 0 and flops['heads'] > 0
+    # SigLIP's patch embedding (padding='valid') is counted
+    assert 'aten::_convolution_mode' not in result['unsupported']
