@@ -24,11 +24,17 @@ def set_input_size(cfg: Config, size: int) -> None:
 
 
 def configure(cfg: Config, data_root: str, work_dir: str, iters: int, seed: int,
-              input_size: Optional[int] = None) -> Config:
+              input_size: Optional[int] = None, unwrap: bool = False) -> Config:
     """Points a synthetic-data config at ``data_root`` and a short ``iters`` schedule.
 
-    The datasets must not be wrapped yet (their ``data_root`` and pipelines are set here).
+    The datasets must not be wrapped (their ``data_root`` and pipelines are set here), unless
+    ``unwrap``: then each loader's dataset is replaced by the innermost one it wraps (a
+    ``_notarget`` child trains and tests its mask on the target samples alone).
     """
+    if unwrap:
+        for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+            while 'dataset' in cfg[loader].dataset:
+                cfg[loader].dataset = cfg[loader].dataset.dataset
     if input_size is not None:
         set_input_size(cfg, input_size)
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):

@@ -117,3 +117,15 @@ def test_shuffled_needs_seeds():
         assert exc.code == 2
     else:
         raise AssertionError('--shuffled without --seeds was accepted')
+
+
+def test_configure_unwraps_a_notarget_child(tmp_path):
+    from mmrrsis.analysis import configure
+    cfg = Config.fromfile(osp.join(REPO, 'configs', 'lavt', 'lavt_tiny_synthetic_notarget.py'))
+    assert cfg.train_dataloader.dataset.type == 'NoTargetDataset'
+    cfg = configure(cfg, str(tmp_path / 'data'), str(tmp_path / 'work'), 10, 0, unwrap=True)
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        dataset = cfg[loader].dataset
+        assert dataset.type == 'RefSegRSDataset' and 'dataset' not in dataset
+        assert dataset.data_root == str(tmp_path / 'data')
+    assert cfg.model.type == 'ExistenceEncoderDecoder'  # the model is the child's

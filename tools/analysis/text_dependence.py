@@ -19,7 +19,9 @@ the data are made once, with ``--seed``) on the true expressions, and with ``--s
 on the shuffled ones, then prints each seed's val and test mIoU, their mean and minimum, and
 flags a collapsed run: one whose prediction is empty on at least 95 % of the val or test
 samples. ``--colour-pairs`` makes the data two colour-named targets per image (each image
-written twice, see ``make_refsegrs``), where a text-blind model stays near 50 mIoU::
+written twice, see ``make_refsegrs``), where a text-blind model stays near 50 mIoU. A
+``_notarget`` child is measured on its mask: its datasets are unwrapped to the target samples
+(the model, existence head included, is the child's)::
 
     python tools/analysis/text_dependence.py projects/sbanet/configs/sbanet_tiny_synthetic.py \
         --seeds 3 --colour-pairs --num-images 100 --size 64 --iters 1500
@@ -98,7 +100,8 @@ def shuffle_expressions(src: str, dst: str, seed: int) -> None:
 
 def run(config: str, data_root: str, work_dir: str, iters: int, seed: int,
         input_size: Optional[int] = None, per_seed: bool = False) -> dict:
-    cfg = configure(Config.fromfile(config), data_root, work_dir, iters, seed, input_size)
+    cfg = configure(Config.fromfile(config), data_root, work_dir, iters, seed, input_size,
+                    unwrap=True)
     return train_and_test(cfg, seed_scores if per_seed else None)
 
 
