@@ -44,12 +44,16 @@ def build_sam2_config(config: dict, where: str):
 def adapt(model: nn.Module, lora: Optional[dict], frozen: bool, with_cp: bool,
           where: str) -> None:
     """Freezes ``model`` (``frozen``), adds LoRA adapters (``lora``: :func:`add_lora` arguments;
-    they are trainable, their base frozen) and turns on activation checkpointing (``with_cp``;
-    only for a ``transformers`` model with ``gradient_checkpointing_enable``)."""
+    they are trainable) and turns on activation checkpointing (``with_cp``; only for a
+    ``transformers`` model with ``gradient_checkpointing_enable``). Not ``frozen``, the model's
+    own weights stay trainable next to the adapters (peft's injection freezes them)."""
     if frozen:
         model.requires_grad_(False)
+    trainable = [param for param in model.parameters() if param.requires_grad]
     if lora is not None:
         add_lora(model, where=where, **lora)
+        for param in trainable:
+            param.requires_grad_(True)
     if with_cp:
         # use_reentrant=False: the frozen inputs of a block need no grad for its backward
         model.gradient_checkpointing_enable(

@@ -145,6 +145,19 @@ def test_sam2_mask_decoder(sam2, training):
     assert not hasattr(decoder.mask_decoder, 'conv_s0')
 
 
+def test_lora_trains_the_base_only_when_not_frozen():
+    lora = dict(target=r'.*q_proj', r=2)
+    for frozen in (True, False):
+        tower = HFSiglipVisionTower(VISION, frozen=frozen, lora=lora)
+        trainable = {n for n, p in tower.named_parameters() if p.requires_grad}
+        adapters = {n for n in trainable if 'lora_' in n}
+        assert len(adapters) == 2 * VISION['num_hidden_layers']
+        if frozen:
+            assert trainable == adapters
+        else:
+            assert trainable == {n for n, _ in tower.named_parameters()}
+
+
 def test_activation_checkpointing_keeps_gradients():
     torch.manual_seed(0)
     plain = HFSiglipVisionTower(VISION, frozen=True, lora=dict(target=r'.*q_proj', r=2))
