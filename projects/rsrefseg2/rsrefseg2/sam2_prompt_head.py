@@ -8,6 +8,7 @@ from mmrrsis.models.decode_heads.base_referring_head import BaseReferringDecodeH
 from mmrrsis.models.utils import TextFeats
 from mmrrsis.registry import MODELS
 
+
 @MODELS.register_module()
 class SAM2PromptHead(BaseReferringDecodeHead):
     """SAM 2's mask decoder on prompts made by a model (Sec. III-D of the paper).

@@ -39,8 +39,8 @@ def test_config_loads(path):
     assert cfg.model.data_preprocessor.max_length <= text.max_position_embeddings
 
 
-@pytest.mark.parametrize('dataset, epochs, lr', [('refsegrs', 600, 2e-4), ('rrsisd', 300, 1e-4),
-                                                ('risbench', 300, 1e-4)])
+@pytest.mark.parametrize('dataset, epochs, lr',
+                         [('refsegrs', 600, 2e-4), ('rrsisd', 300, 1e-4), ('risbench', 300, 1e-4)])
 def test_recipe_values(dataset, epochs, lr):
     cfg = Config.fromfile(PAPER[dataset])
     opt = cfg.optim_wrapper

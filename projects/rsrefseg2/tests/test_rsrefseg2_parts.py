@@ -5,8 +5,6 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
-from mmengine.structures import PixelData
-from mmseg.structures import SegDataSample
 
 from mmrrsis.models.utils import TextFeats
 from projects.rsrefseg2.rsrefseg2 import (CascadedPrompter, QueryDecorrelationLoss,
