@@ -25,9 +25,9 @@ REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 SIZE = 32
 TEXT_BLIND_BOUND = 50.0
 STEPS = 120
-# Every tiny config, the _notarget children's masks included. The tiny SBANet learns more
-# slowly here: it paints nothing until about step 160 (with BAM's text update switched off it
-# passes), so it is a strict xfail that names issue 26.
+# Every tiny config, the _notarget children's masks included. The tiny SBANet sits on a
+# "paint nothing" plateau for the first ~160 steps from most initialisations here (it escaped
+# before step 120 from 2 of 6 tried), so it is a strict xfail that names issue 26.
 SBANET_SLOW = pytest.mark.xfail(
     strict=True, reason='issue 26: the tiny SBANet paints nothing after 120 steps')
 CASES = {
