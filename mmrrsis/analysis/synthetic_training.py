@@ -11,6 +11,13 @@ from mmengine.runner import Runner
 from mmrrsis.utils import adapt_cfg_to_machine
 
 
+def innermost_dataset(dataset: dict) -> dict:
+    """The dataset config a chain of wrappers (``dict(type=..., dataset=...)``) ends in."""
+    while 'dataset' in dataset:
+        dataset = dataset['dataset']
+    return dataset
+
+
 def set_input_size(cfg: Config, size: int) -> None:
     """Makes the network see ``size`` x ``size`` inputs."""
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
@@ -33,8 +40,7 @@ def configure(cfg: Config, data_root: str, work_dir: str, iters: int, seed: int,
     """
     if unwrap:
         for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-            while 'dataset' in cfg[loader].dataset:
-                cfg[loader].dataset = cfg[loader].dataset.dataset
+            cfg[loader].dataset = innermost_dataset(cfg[loader].dataset)
     if input_size is not None:
         set_input_size(cfg, input_size)
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):

@@ -17,7 +17,7 @@ from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from mmengine.optim import build_optim_wrapper
 
-from mmrrsis.analysis import set_input_size
+from mmrrsis.analysis import innermost_dataset, set_input_size
 from mmrrsis.datasets.synthetic import make_refsegrs
 from mmrrsis.registry import DATASETS, MODELS
 
@@ -49,22 +49,16 @@ def pairs(tmp_path_factory):
     return root
 
 
-def innermost(dataset):
-    while 'dataset' in dataset:
-        dataset = dataset['dataset']
-    return dataset
-
-
 def build(config, root):
     cfg = Config.fromfile(osp.join(REPO, config))
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         # a _notarget child learns its mask from the target samples
-        cfg[loader].dataset = innermost(cfg[loader].dataset)
+        cfg[loader].dataset = innermost_dataset(cfg[loader].dataset)
     set_input_size(cfg, SIZE)
     if cfg.model.get('neck', None) and cfg.model.neck.get('type') == 'CIM':
         cfg.model.neck.grid = (SIZE // 32, SIZE // 32)  # the stage-4 map
     cfg.model.data_preprocessor.tokenizer = osp.join(root, 'bert_vocab', 'vocab.txt')
-    dataset = copy.deepcopy(innermost(cfg.test_dataloader.dataset))
+    dataset = copy.deepcopy(innermost_dataset(cfg.test_dataloader.dataset))
     dataset.update(data_root=root, split='train')
     samples = [DATASETS.build(dataset)[i] for i in range(4)]
     torch.manual_seed(0)

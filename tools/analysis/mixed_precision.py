@@ -39,6 +39,7 @@ from mmengine.optim import build_optim_wrapper  # noqa: E402
 from mmengine.registry import init_default_scope  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
+from mmrrsis.analysis import innermost_dataset  # noqa: E402
 from mmrrsis.registry import MODELS  # noqa: E402
 from mmrrsis.utils import register_all_modules  # noqa: E402
 
@@ -60,10 +61,7 @@ def parse_args(argv=None):
 def loader(cfg: Config, data_root: str, batch: int):
     """The config's train dataloader on the synthetic set of its format, in a seeded order."""
     cfg = copy.deepcopy(cfg)
-    dataset = cfg.train_dataloader.dataset
-    inner = dataset
-    while 'dataset' in inner:
-        inner = inner['dataset']
+    inner = innermost_dataset(cfg.train_dataloader.dataset)
     fmt = 'rrsisd' if 'RRSISD' in inner['type'] else 'refsegrs'
     inner['data_root'] = osp.join(data_root, fmt)
     cfg.train_dataloader.update(batch_size=batch, num_workers=0, persistent_workers=False)

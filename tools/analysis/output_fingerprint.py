@@ -31,6 +31,7 @@ from mmengine.registry import init_default_scope
 from torch import nn
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))  # projects
+from mmrrsis.analysis import innermost_dataset  # noqa: E402
 from mmrrsis.registry import DATASETS, MODELS  # noqa: E402
 from mmrrsis.utils import register_all_modules  # noqa: E402
 from mmrrsis.utils.offline import offline_model_cfg  # noqa: E402
@@ -51,16 +52,10 @@ def parse_args():
     return parser.parse_args()
 
 
-def innermost(dataset: dict) -> dict:
-    while 'dataset' in dataset:
-        dataset = dataset['dataset']
-    return dataset
-
-
 def fixed_batch(cfg: Config, data_root: str, size: int) -> dict:
     """Two test samples of the synthetic set in the config's format, through its pipeline."""
     # the dataset itself, without wrappers such as NoTargetDataset (which need more images)
-    inner = copy.deepcopy(innermost(cfg.test_dataloader.dataset))
+    inner = copy.deepcopy(innermost_dataset(cfg.test_dataloader.dataset))
     fmt = 'rrsisd' if 'RRSISD' in inner['type'] else 'refsegrs'
     inner['data_root'] = osp.join(data_root, fmt)
     for transform in inner['pipeline']:
@@ -124,7 +119,7 @@ def check(path: str, args, folder: str) -> list:
     cfg = Config.fromfile(path)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
-    inner = innermost(cfg.test_dataloader.dataset)
+    inner = innermost_dataset(cfg.test_dataloader.dataset)
     fmt = 'rrsisd' if 'RRSISD' in inner['type'] else 'refsegrs'
     cfg.model.data_preprocessor.tokenizer = osp.join(args.data_root, fmt, 'bert_vocab',
                                                      'vocab.txt')
